@@ -1,0 +1,535 @@
+/**
+ * The engine behind `Pool`: it keeps the workers, queues chunks, sends them
+ * out in batches, gathers results, and replaces workers that die.
+ *
+ * Scheduling in one paragraph: chunks wait in one FIFO queue. On each flush
+ * every worker with room receives a batch of chunks in a single message, the
+ * least loaded first. How many chunks a worker may hold (its window) follows
+ * the measured chunk time: long chunks get 2 (one running, one waiting, so no
+ * round trip is lost between them); tiny ones get up to 512, so the cost of
+ * a message is shared by many tasks. A worker answers once per batch.
+ *
+ * @module
+ */
+
+import type { Call, Chunk, Engine } from "./_call.ts";
+import type {
+  ChunkItems,
+  ChunkResult,
+  FromWorker,
+  FunctionSpec,
+  RunChunk,
+  SerializedError,
+} from "./_protocol.ts";
+import { Deque } from "./_queue.ts";
+import { WorkerHandle } from "./_worker_handle.ts";
+import { PoolClosedError, reviveError, WorkerCrashedError, WorkerInitError } from "./errors.ts";
+import type { Recorder } from "./recorder.ts";
+
+/** Settings the dispatcher runs with; validated by `Pool`. */
+export interface DispatcherOptions {
+  readonly workers: number;
+  readonly initializer: FunctionSpec | null;
+  readonly initArgs: readonly unknown[];
+  readonly maxTasksPerChild: number;
+  readonly maxCrashes: number;
+  readonly idleTimeout: number;
+  readonly permissions: Deno.PermissionOptions | undefined;
+  readonly recorder: Recorder | undefined;
+}
+
+/** Queued work per worker, in ms, that the window aims for. */
+const TARGET_QUEUED_MS = 2;
+const MIN_WINDOW = 2;
+const MAX_WINDOW = 512;
+/** Below this many numbers a plain array is cheaper to send than a packed one. */
+const PACK_MIN = 8;
+
+type State = "open" | "closing" | "closed";
+
+/** Runs chunks on workers; see the module docs for how. */
+export class Dispatcher implements Engine {
+  #options: DispatcherOptions;
+  #handles: WorkerHandle[] = [];
+  #queue = new Deque<Chunk>();
+  #calls = new Set<Call>();
+  #specs: FunctionSpec[] = [];
+  #fnIds = new Map<string, number>();
+  #nextChunkId = 0;
+  #nextWorkerId = 1;
+  #flushScheduled = false;
+  #state: State = "open";
+  #broken: WorkerInitError | null = null;
+  #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  #joined: Promise<void>;
+  #resolveJoined!: () => void;
+  #window = MIN_WINDOW;
+  #avgChunkMs = -1;
+
+  constructor(options: DispatcherOptions) {
+    this.#options = options;
+    this.#joined = new Promise((resolve) => this.#resolveJoined = resolve);
+    this.#spawnMissing();
+    this.#checkIdle();
+  }
+
+  /** Workers started and not yet ended. */
+  get liveWorkers(): number {
+    return this.#handles.length;
+  }
+
+  /** `"open"`, `"closing"` (no new calls, work finishing) or `"closed"`. */
+  get state(): State {
+    return this.#state;
+  }
+
+  /** Ids of the workers alive now. */
+  get workerIds(): number[] {
+    return this.#handles.map((handle) => handle.id);
+  }
+
+  /** The error every new call must reject with, or `null` when calls are welcome. */
+  refusal(): Error | null {
+    if (this.#broken !== null) return this.#broken;
+    if (this.#state !== "open") return new PoolClosedError();
+    return null;
+  }
+
+  /** A stable id for a function, the same for the same source or module export. */
+  fnId(spec: FunctionSpec): number {
+    const key = spec.kind === "source" ? `s:${spec.source}` : `m:${spec.url}#${spec.exportName}`;
+    let id = this.#fnIds.get(key);
+    if (id === undefined) {
+      id = this.#specs.length;
+      this.#specs.push(spec);
+      this.#fnIds.set(key, id);
+    }
+    return id;
+  }
+
+  track(call: Call): void {
+    this.#calls.add(call);
+  }
+
+  nextChunkId(): number {
+    return this.#nextChunkId++;
+  }
+
+  submit(chunk: Chunk): void {
+    this.#queue.push(chunk);
+    if (this.#idleTimer !== undefined) {
+      clearTimeout(this.#idleTimer);
+      this.#idleTimer = undefined;
+    }
+    if (!this.#flushScheduled) {
+      // Chunks submitted in the same tick leave together in one message per worker.
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  release(call: Call): void {
+    this.#calls.delete(call);
+    // Its queued chunks are skipped when they reach the front; chunks already
+    // on a worker finish and are ignored. Only an abort ends workers.
+    this.#afterChange();
+  }
+
+  /**
+   * Ends the call's work now: its queued chunks are dropped, and any worker
+   * holding one of its chunks is ended and replaced. Other calls' chunks on
+   * those workers go back to the front of the queue.
+   */
+  abort(call: Call): void {
+    this.#calls.delete(call);
+    this.#queue.removeWhere((chunk) => chunk.call === call);
+    for (const handle of [...this.#handles]) {
+      let holds = false;
+      for (let i = 0; i < handle.inFlight.size; i++) {
+        const chunk = handle.inFlight.shift() as Chunk;
+        if (chunk.call === call) holds = true;
+        handle.inFlight.push(chunk);
+      }
+      if (holds) this.#replace(handle, []);
+    }
+    this.#afterChange();
+  }
+
+  /** Stops taking calls; queued work finishes, then the workers end. */
+  close(): void {
+    if (this.#state === "open") this.#state = "closing";
+    this.#checkIdle();
+  }
+
+  /** Ends every worker now and rejects every pending call. */
+  terminate(): void {
+    this.#state = "closed";
+    const calls = [...this.#calls];
+    this.#calls.clear();
+    this.#queue.removeWhere(() => true);
+    for (const call of calls) {
+      call.fail(this.#broken ?? new PoolClosedError("The pool was terminated"));
+    }
+    this.#shutdown();
+  }
+
+  /** Resolves once the pool is closed and every worker has ended. */
+  joined(): Promise<void> {
+    return this.#joined;
+  }
+
+  #flush = (): void => {
+    this.#flushScheduled = false;
+    if (this.#queue.size === 0 || this.#state === "closed") return;
+    this.#spawnMissing();
+    const targets = this.#handles.filter((handle) => this.#room(handle) > 0);
+    targets.sort((a, b) => a.inFlight.size - b.inFlight.size);
+    const rooms = targets.map((handle) => this.#room(handle));
+    const batches: Chunk[][] = targets.map(() => []);
+    let open = targets.length;
+    while (open > 0) {
+      open = 0;
+      for (let t = 0; t < targets.length; t++) {
+        if (rooms[t] === 0) continue;
+        const chunk = this.#nextLiveChunk();
+        if (chunk === undefined) {
+          open = 0;
+          break;
+        }
+        batches[t].push(chunk);
+        if (--rooms[t] > 0) open++;
+      }
+    }
+    for (let t = 0; t < targets.length; t++) {
+      if (batches[t].length > 0) this.#send(targets[t], batches[t]);
+    }
+    this.#checkIdle();
+  };
+
+  /** Chunks the handle may still take in this flush. */
+  #room(handle: WorkerHandle): number {
+    if (handle.retiring) return 0;
+    const batchCap = Math.max(1, this.#window >> 1);
+    const byWindow = this.#window - handle.inFlight.size;
+    const byLife = this.#options.maxTasksPerChild - handle.sent;
+    return Math.max(0, Math.min(byWindow, batchCap, byLife));
+  }
+
+  #nextLiveChunk(): Chunk | undefined {
+    let chunk = this.#queue.shift();
+    while (chunk !== undefined && chunk.call.finished) chunk = this.#queue.shift();
+    return chunk;
+  }
+
+  #send(handle: WorkerHandle, chunks: Chunk[]): void {
+    const wire: RunChunk[] = [];
+    const transfer: Transferable[] = [];
+    for (const chunk of chunks) {
+      const call = chunk.call;
+      handle.define(call.fnId, this.#specs[call.fnId]);
+      const items = call.spread ? chunk.items : pack(chunk.items);
+      if (items instanceof Float64Array) transfer.push(items.buffer as ArrayBuffer);
+      wire.push({ id: chunk.id, fnId: call.fnId, spread: call.spread, settle: call.settle, items });
+    }
+    try {
+      handle.run(chunks, wire, transfer);
+    } catch (error) {
+      this.#unsendable(chunks, error);
+      return;
+    }
+    if (handle.sent >= this.#options.maxTasksPerChild) handle.retiring = true;
+  }
+
+  /**
+   * A batch could not be cloned. Find the items at fault (this runs only on
+   * failure, so trying each one is affordable), fail them with an error that
+   * names their index, and send the rest again.
+   */
+  #unsendable(chunks: Chunk[], batchError: unknown): void {
+    for (let c = chunks.length - 1; c >= 0; c--) {
+      const chunk = chunks[c];
+      const call = chunk.call;
+      const bad: number[] = [];
+      const reasons = new Map<number, string>();
+      for (let i = 0; i < chunk.items.length; i++) {
+        try {
+          structuredClone(chunk.items[i]);
+        } catch (error) {
+          bad.push(i);
+          reasons.set(i, error instanceof Error ? error.message : String(error));
+        }
+      }
+      if (bad.length === 0) {
+        if (chunks.length === 1) {
+          call.fail(new TypeError(`Cannot send a chunk to a worker: ${String(batchError)}`));
+        } else {
+          this.#queue.unshift(chunk);
+        }
+        continue;
+      }
+      let from = 0;
+      for (const i of bad) {
+        if (call.finished) break;
+        call.itemFailed(
+          chunk.start + i,
+          new TypeError(
+            `Cannot send item ${chunk.start + i} to a worker: ${reasons.get(i)} ` +
+              `(items must be structured-cloneable: no functions, symbols or objects with methods)`,
+          ),
+        );
+        if (i > from) this.#queue.unshift(this.#part(chunk, from, i, 0));
+        from = i + 1;
+      }
+      if (!call.finished && from < chunk.items.length) {
+        this.#queue.unshift(this.#part(chunk, from, chunk.items.length, 0));
+      }
+    }
+    this.submitLater();
+  }
+
+  /** A new chunk holding `items[from ..< to]` of `chunk`. */
+  #part(chunk: Chunk, from: number, to: number, crashes: number): Chunk {
+    return {
+      id: this.nextChunkId(),
+      call: chunk.call,
+      start: chunk.start + from,
+      items: chunk.items.slice(from, to),
+      crashes,
+    };
+  }
+
+  /** Schedules a flush for chunks put back on the queue. */
+  submitLater(): void {
+    if (!this.#flushScheduled) {
+      this.#flushScheduled = true;
+      queueMicrotask(this.#flush);
+    }
+  }
+
+  #onMessage = (handle: WorkerHandle, message: FromWorker): void => {
+    switch (message.type) {
+      case "results":
+        for (const result of message.results) {
+          const chunk = handle.inFlight.shift() as Chunk;
+          this.#measure(handle, chunk, result);
+          this.#complete(chunk, result, result.values.length, handle.id);
+        }
+        if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
+        break;
+      case "dying":
+        this.#crashed(
+          handle,
+          message.results,
+          message.chunkId,
+          message.index,
+          message.error,
+          message.how,
+        );
+        break;
+      case "init-failed":
+        this.#broken = new WorkerInitError(
+          `The pool's initializer failed in worker ${handle.id}: ${message.error.message}`,
+          { cause: reviveError(message.error) },
+        );
+        this.terminate();
+        return;
+      case "ready":
+        return;
+    }
+    this.#afterChange();
+  };
+
+  #onFailure = (handle: WorkerHandle, reason: string): void => {
+    // The worker could not report this itself, so where it stopped is unknown:
+    // the chunk it was running is blamed from its first item.
+    const first = handle.inFlight.peek();
+    this.#crashed(handle, [], first?.id ?? null, 0, {
+      name: "Error",
+      message: reason,
+      stack: undefined,
+      props: {},
+    }, "uncaught");
+    this.#afterChange();
+  };
+
+  /** Feeds the window estimate and the recorder from a chunk's timing. */
+  #measure(handle: WorkerHandle, chunk: Chunk, result: ChunkResult): void {
+    const ms = result.end - result.start;
+    this.#avgChunkMs = this.#avgChunkMs < 0 ? ms : this.#avgChunkMs * 0.8 + ms * 0.2;
+    const window = Math.ceil(TARGET_QUEUED_MS / Math.max(this.#avgChunkMs, 1e-3));
+    this.#window = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, window));
+    this.#options.recorder?.chunk(
+      handle.id,
+      chunk.start,
+      result.values.length,
+      result.start,
+      result.end,
+    );
+  }
+
+  /** Hands a chunk's results for its first `count` items to its call. */
+  #complete(chunk: Chunk, result: ChunkResult, count: number, workerId: number): void {
+    const call = chunk.call;
+    if (call.finished) return;
+    const values = result.values;
+    const errors = result.errors;
+    if (errors === null) {
+      if (count > 0) {
+        call.deliver(chunk.start, count === values.length ? values : slice(values, 0, count));
+      }
+      return;
+    }
+    const ordered = [...errors].sort((a, b) => a.index - b.index);
+    let from = 0;
+    for (const item of ordered) {
+      if (item.index >= count) break;
+      if (item.index > from) call.deliver(chunk.start + from, slice(values, from, item.index));
+      const index = chunk.start + item.index;
+      call.itemFailed(
+        index,
+        call.taskError(index, reviveError(item.error), workerId, item.unsendable === true),
+      );
+      if (call.finished) return;
+      from = item.index + 1;
+    }
+    if (from < count) call.deliver(chunk.start + from, slice(values, from, count));
+  }
+
+  /**
+   * A worker died. What it finished is delivered; the item it was running is
+   * blamed and tried again on a fresh worker until it has killed
+   * `maxCrashes` of them; every other chunk it held goes back to the queue.
+   */
+  #crashed(
+    handle: WorkerHandle,
+    results: readonly ChunkResult[],
+    chunkId: number | null,
+    index: number,
+    error: SerializedError | null,
+    how: "close" | "exit" | "uncaught",
+  ): void {
+    const held: Chunk[] = [];
+    while (handle.inFlight.size > 0) held.push(handle.inFlight.shift() as Chunk);
+    const byId = new Map(results.map((result) => [result.id, result]));
+    const requeue: Chunk[] = [];
+    for (const chunk of held) {
+      const result = byId.get(chunk.id);
+      if (chunk.id !== chunkId) {
+        if (result !== undefined) this.#complete(chunk, result, result.values.length, handle.id);
+        else requeue.push(chunk);
+        continue;
+      }
+      const done = Math.max(0, index);
+      if (result !== undefined && done > 0) this.#complete(chunk, result, done, handle.id);
+      const call = chunk.call;
+      if (call.finished) continue;
+      const crashes = chunk.crashes + 1;
+      if (crashes < this.#options.maxCrashes) {
+        requeue.push(this.#part(chunk, done, chunk.items.length, crashes));
+        continue;
+      }
+      const at = chunk.start + done;
+      const cause = error === null ? undefined : reviveError(error);
+      const what = how === "close"
+        ? "the task called self.close()"
+        : how === "exit"
+        ? "the task called Deno.exit()"
+        : `an uncaught error: ${cause instanceof Error ? cause.message : String(cause)}`;
+      call.itemFailed(
+        at,
+        new WorkerCrashedError(
+          `Worker ${handle.id} died while running task ${at} (${what}); ` +
+            `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`,
+          { workerId: handle.id, index: at, cause },
+        ),
+      );
+      if (!call.finished && done + 1 < chunk.items.length) {
+        requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+      }
+    }
+    this.#replace(handle, requeue);
+  }
+
+  /** Ends a worker, puts `requeue` back at the front in order, and lets a flush start a new one. */
+  #replace(handle: WorkerHandle, requeue: Chunk[]): void {
+    while (handle.inFlight.size > 0) requeue.push(handle.inFlight.shift() as Chunk);
+    this.#remove(handle);
+    for (let i = requeue.length - 1; i >= 0; i--) this.#queue.unshift(requeue[i]);
+    if (this.#queue.size > 0) this.submitLater();
+  }
+
+  #remove(handle: WorkerHandle): void {
+    handle.terminate();
+    const at = this.#handles.indexOf(handle);
+    if (at >= 0) this.#handles.splice(at, 1);
+  }
+
+  #spawnMissing(): void {
+    if (this.#state === "closed") return;
+    let active = 0;
+    for (const handle of this.#handles) if (!handle.retiring) active++;
+    for (; active < this.#options.workers; active++) {
+      this.#handles.push(
+        new WorkerHandle({
+          id: this.#nextWorkerId++,
+          initializer: this.#options.initializer,
+          initArgs: this.#options.initArgs,
+          permissions: this.#options.permissions,
+          onMessage: this.#onMessage,
+          onFailure: this.#onFailure,
+        }),
+      );
+    }
+  }
+
+  #afterChange(): void {
+    if (this.#queue.size > 0) this.submitLater();
+    else this.#checkIdle();
+  }
+
+  #busy(): boolean {
+    if (this.#queue.size > 0) return true;
+    for (const handle of this.#handles) if (handle.inFlight.size > 0) return true;
+    return false;
+  }
+
+  #checkIdle(): void {
+    if (this.#busy()) return;
+    for (const call of this.#calls) if (call.finished) this.#calls.delete(call);
+    if (this.#state === "closing" && this.#calls.size === 0) {
+      this.#state = "closed";
+      this.#shutdown();
+      return;
+    }
+    if (
+      this.#state === "open" && this.#handles.length > 0 && this.#idleTimer === undefined &&
+      Number.isFinite(this.#options.idleTimeout)
+    ) {
+      // An idle Web Worker keeps the process alive, and Deno offers no way to
+      // unref one; ending idle workers lets a program that forgot close() exit.
+      this.#idleTimer = setTimeout(() => {
+        this.#idleTimer = undefined;
+        if (!this.#busy()) { for (const handle of [...this.#handles]) this.#remove(handle); }
+      }, this.#options.idleTimeout);
+    }
+  }
+
+  #shutdown(): void {
+    if (this.#idleTimer !== undefined) clearTimeout(this.#idleTimer);
+    this.#idleTimer = undefined;
+    for (const handle of [...this.#handles]) this.#remove(handle);
+    this.#resolveJoined();
+  }
+}
+
+function slice(values: ChunkItems, from: number, to: number): ChunkItems {
+  return values instanceof Float64Array ? values.subarray(from, to) : values.slice(from, to);
+}
+
+/** Numbers travel packed in a transferred Float64Array; anything else as it is. */
+function pack(items: unknown[]): ChunkItems {
+  const n = items.length;
+  if (n < PACK_MIN) return items;
+  for (let i = 0; i < n; i++) if (typeof items[i] !== "number") return items;
+  return Float64Array.from(items as number[]);
+}

@@ -1,0 +1,95 @@
+/**
+ * The messages that cross the boundary between the pool and its workers.
+ *
+ * Everything here is a type: the worker side (`worker_main.ts`) is shipped to
+ * the worker as source text and cannot import runtime values, so the message
+ * tags are plain string literals that both sides spell the same way.
+ *
+ * @module
+ */
+
+/** How a worker finds the function it runs. */
+export type FunctionSpec =
+  | { readonly kind: "source"; readonly source: string; readonly name: string }
+  | { readonly kind: "module"; readonly url: string; readonly exportName: string };
+
+/** Items of one chunk: a plain array, or numbers packed for transfer. */
+export type ChunkItems = unknown[] | Float64Array;
+
+/** One chunk of work: consecutive items of one call, run by one function. */
+export interface RunChunk {
+  /** Pool-wide chunk id, echoed back with the results. */
+  readonly id: number;
+  /** Id of a function the worker was given with a `define` message. */
+  readonly fnId: number;
+  /** `true` calls `fn(...item)` (starmap, apply); `false` calls `fn(item)`. */
+  readonly spread: boolean;
+  /** `true` runs every item and reports each error; `false` stops at the first. */
+  readonly settle: boolean;
+  readonly items: ChunkItems;
+}
+
+/** Main thread → worker. */
+export type ToWorker =
+  | {
+    readonly type: "init";
+    readonly workerId: number;
+    /** Int32Array view of a shared stop flag: non-zero asks the worker to stop early. */
+    readonly stop: Int32Array;
+    readonly initializer: FunctionSpec | null;
+    readonly initArgs: readonly unknown[];
+  }
+  | { readonly type: "define"; readonly fnId: number; readonly spec: FunctionSpec }
+  | { readonly type: "run"; readonly chunks: readonly RunChunk[] };
+
+/** An error as it travels: everything needed to rebuild it faithfully. */
+export interface SerializedError {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+  /** The error's own `cause`, serialized the same way, or a cloneable value. */
+  readonly cause?: SerializedError | { readonly value: unknown };
+  /** Own enumerable properties (for example `code`) that could be cloned. */
+  readonly props: Record<string, unknown>;
+  /** `true` when a non-Error value was thrown; `value` then holds it. */
+  readonly thrown?: { readonly value: unknown };
+}
+
+/** An item of a chunk that failed, by its index inside the chunk. */
+export interface ItemError {
+  readonly index: number;
+  readonly error: SerializedError;
+  /** `true` when the item ran but its result could not be sent back. */
+  readonly unsendable?: boolean;
+}
+
+/** What a worker reports for one finished chunk. */
+export interface ChunkResult {
+  readonly id: number;
+  /** Results by index inside the chunk; holes stay holes. */
+  readonly values: ChunkItems;
+  readonly errors: readonly ItemError[] | null;
+  /** Start and end of the chunk, in ms since the epoch (`timeOrigin + now()`, a clock all threads share). */
+  readonly start: number;
+  readonly end: number;
+}
+
+/** Worker → main thread. */
+export type FromWorker =
+  | { readonly type: "ready" }
+  | { readonly type: "results"; readonly results: readonly ChunkResult[] }
+  | { readonly type: "init-failed"; readonly error: SerializedError }
+  | {
+    /**
+     * The worker is about to die: it called `close()` or `Deno.exit()`, or an
+     * error escaped every handler. Sent as its last message.
+     */
+    readonly type: "dying";
+    readonly how: "close" | "exit" | "uncaught";
+    readonly error: SerializedError | null;
+    /** Results finished before death, the interrupted chunk's partial result first. */
+    readonly results: readonly ChunkResult[];
+    /** Id of the chunk that was running, and the item it was on. */
+    readonly chunkId: number | null;
+    readonly index: number;
+  };

@@ -1,0 +1,117 @@
+/**
+ * One worker as the pool sees it: the Web Worker, what it has been sent and
+ * not yet answered, and the shared flag that asks it to stop.
+ *
+ * @module
+ */
+
+import type { Chunk } from "./_call.ts";
+import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "./_protocol.ts";
+import { Deque } from "./_queue.ts";
+import { workerMain } from "./worker_main.ts";
+
+let workerUrl: string | undefined;
+
+/**
+ * The worker program as a `data:` URL. A worker loaded from a file needs
+ * `--allow-read`; one loaded from its source needs no permission.
+ */
+function workerScriptUrl(): string {
+  workerUrl ??= "data:application/javascript," +
+    encodeURIComponent(`(${workerMain.toString()})();\n//# sourceURL=pool-worker.js\n`);
+  return workerUrl;
+}
+
+/** Everything a worker needs to start. */
+export interface WorkerStart {
+  readonly id: number;
+  readonly initializer: FunctionSpec | null;
+  readonly initArgs: readonly unknown[];
+  /** Permissions for the worker, passed to Deno's `deno.permissions` worker option. */
+  readonly permissions: Deno.PermissionOptions | undefined;
+  readonly onMessage: (handle: WorkerHandle, message: FromWorker) => void;
+  /** The worker failed in a way it could not report itself. */
+  readonly onFailure: (handle: WorkerHandle, reason: string) => void;
+}
+
+/** A live worker and its bookkeeping. */
+export class WorkerHandle {
+  readonly id: number;
+  /** Chunks sent and not yet answered, in the order the worker runs them. */
+  readonly inFlight: Deque<Chunk> = new Deque();
+  /** Chunks sent over the worker's life, for `maxTasksPerChild`. */
+  sent = 0;
+  /** `true` once it takes no new work (replaced, or has run its share). */
+  retiring = false;
+  #worker: Worker;
+  #stop = new Int32Array(new SharedArrayBuffer(4));
+  #defined = new Set<number>();
+  #alive = true;
+
+  constructor(start: WorkerStart) {
+    this.id = start.id;
+    const options: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
+      type: "module",
+      name: `pool-worker-${start.id}`,
+    };
+    if (start.permissions !== undefined) options.deno = { permissions: start.permissions };
+    this.#worker = new Worker(workerScriptUrl(), options);
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => start.onMessage(this, event.data);
+    this.#worker.onerror = (event) => {
+      // Without preventDefault an error from the worker ends the whole program.
+      event.preventDefault();
+      start.onFailure(this, event.message);
+    };
+    this.#worker.onmessageerror = () => {
+      start.onFailure(this, "a message from the worker could not be read");
+    };
+    this.#post({
+      type: "init",
+      workerId: start.id,
+      stop: this.#stop,
+      initializer: start.initializer,
+      initArgs: start.initArgs,
+    });
+  }
+
+  /** `false` once terminated. */
+  get alive(): boolean {
+    return this.#alive;
+  }
+
+  /** Sends `define` for every function this worker has not seen yet. */
+  define(fnId: number, spec: FunctionSpec): void {
+    if (this.#defined.has(fnId)) return;
+    this.#defined.add(fnId);
+    this.#post({ type: "define", fnId, spec });
+  }
+
+  /**
+   * Sends a batch of chunks as one message. Throws the `DataCloneError` when
+   * an item cannot be cloned; nothing is then recorded as in flight.
+   */
+  run(chunks: Chunk[], wire: RunChunk[], transfer: Transferable[]): void {
+    this.#post({ type: "run", chunks: wire }, transfer);
+    for (const chunk of chunks) this.inFlight.push(chunk);
+    this.sent += chunks.length;
+  }
+
+  /**
+   * Ends the worker. A worker busy in synchronous code cannot be interrupted
+   * by `terminate()` in Deno; the stop flag makes it give up between items.
+   */
+  terminate(): void {
+    if (!this.#alive) return;
+    this.#alive = false;
+    this.retiring = true;
+    Atomics.store(this.#stop, 0, 1);
+    this.#worker.onmessage = null;
+    this.#worker.onerror = null;
+    this.#worker.onmessageerror = null;
+    this.#worker.terminate();
+  }
+
+  #post(message: ToWorker, transfer: Transferable[] = []): void {
+    this.#worker.postMessage(message, transfer);
+  }
+}

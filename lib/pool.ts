@@ -1,0 +1,549 @@
+/**
+ * `Pool`: Python's `multiprocessing.Pool` for Deno, on Web Workers.
+ *
+ * @module
+ */
+
+import { CollectCall, type Settled, StreamCall } from "./_call.ts";
+import type { CallOptions } from "./_call.ts";
+import { Dispatcher } from "./_dispatcher.ts";
+import type { FunctionSpec } from "./_protocol.ts";
+import { type AnyFunction, ModuleTask } from "./module_task.ts";
+import type { Recorder } from "./recorder.ts";
+
+export type { Settled } from "./_call.ts";
+
+/**
+ * What a pool can run: a self-contained function, shipped to the workers by
+ * its source, or a {@linkcode ModuleTask} that they import.
+ */
+export type Task<A extends unknown[], R> =
+  | ((...args: A) => R | PromiseLike<R>)
+  | ModuleTask<(...args: A) => R | PromiseLike<R>>;
+
+/** Options for {@linkcode Pool}. */
+export interface PoolOptions {
+  /**
+   * Number of workers.
+   * @default {navigator.hardwareConcurrency}
+   */
+  readonly workers?: number;
+  /** Runs once in each worker before its first task; it may set up per-worker state. */
+  readonly initializer?: Task<unknown[], unknown>;
+  /**
+   * Arguments for `initializer`.
+   * @default {[]}
+   */
+  readonly initArgs?: readonly unknown[];
+  /**
+   * A worker is replaced after running this many tasks (chunks, as in
+   * Python's `maxtasksperchild`).
+   * @default {Infinity}
+   */
+  readonly maxTasksPerChild?: number;
+  /**
+   * A task that has killed this many workers fails with `WorkerCrashedError`
+   * instead of being tried again.
+   * @default {3}
+   */
+  readonly maxCrashes?: number;
+  /**
+   * Idle workers end after this many ms and start again when work arrives.
+   * An idle Web Worker keeps a Deno program alive, so this is what lets a
+   * program that never calls `close()` exit. `Infinity` keeps them.
+   * @default {1000}
+   */
+  readonly idleTimeout?: number;
+  /** When given, every chunk's worker, items and start and end times are recorded in it. */
+  readonly recorder?: Recorder;
+}
+
+/** Options for `map`, `starmap` and `mapSettled`. */
+export interface MapOptions {
+  /**
+   * Items sent to a worker at a time.
+   * @default {Math.ceil(items / (4 * workers))}
+   */
+  readonly chunkSize?: number;
+  /** Aborting rejects the call with the signal's reason and stops its work. */
+  readonly signal?: AbortSignal;
+  /** Called as items finish, with the count finished and the total. */
+  readonly onProgress?: (done: number, total: number) => void;
+}
+
+/** Options for `imap` and `imapUnordered`. */
+export interface IMapOptions {
+  /**
+   * Items sent to a worker at a time.
+   * @default {1}
+   */
+  readonly chunkSize?: number;
+  /** Aborting makes the iterator throw the signal's reason and stops its work. */
+  readonly signal?: AbortSignal;
+  /**
+   * Most items taken from the input and not yet handed to the consumer.
+   * @default {4 * workers * chunkSize}
+   */
+  readonly maxInFlight?: number;
+  /** Called as items finish, with the count finished so far. */
+  readonly onProgress?: (done: number) => void;
+}
+
+/** Options for `apply`. */
+export interface ApplyOptions {
+  /** Aborting rejects the call with the signal's reason and stops its work. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * A pool of Web Workers that runs functions in parallel, with the API of
+ * Python's `multiprocessing.Pool`.
+ *
+ * A function is shipped to the workers by its source text, so it must be
+ * self-contained: it may use its parameters and globals, not variables from
+ * the scope it was written in. Break the rule and the task fails with a
+ * `TaskError` whose cause is a `ReferenceError` ("x is not defined"). For
+ * code that imports other modules, use a {@linkcode TaskModule}.
+ *
+ * Items and results cross to the workers by structured clone: numbers,
+ * strings, plain objects, arrays, typed arrays, Maps, Sets, Dates and errors
+ * do; functions and symbols do not.
+ *
+ * @example Square numbers on three workers
+ * ```ts
+ * import { Pool } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * function square(n: number): number {
+ *   return n * n;
+ * }
+ *
+ * await using pool = new Pool({ workers: 3 });
+ * assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5]), [1, 4, 9, 16, 25]);
+ * ```
+ */
+export class Pool {
+  #engine: Dispatcher;
+  #workers: number;
+
+  /**
+   * Starts the workers.
+   *
+   * @throws {RangeError} An option is out of range: `workers`,
+   * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
+   * negative or not a number.
+   * @throws {TypeError} `initializer` is not a function or a module task.
+   */
+  constructor(options: PoolOptions = {}) {
+    const workers = options.workers ?? navigator.hardwareConcurrency;
+    positiveInteger("workers", workers);
+    const maxTasksPerChild = options.maxTasksPerChild ?? Infinity;
+    if (maxTasksPerChild !== Infinity) positiveInteger("maxTasksPerChild", maxTasksPerChild);
+    const maxCrashes = options.maxCrashes ?? 3;
+    positiveInteger("maxCrashes", maxCrashes);
+    const idleTimeout = options.idleTimeout ?? 1000;
+    if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
+      throw new RangeError(
+        `Cannot create a pool as "idleTimeout" must be a number of ms, 0 or more: current value is ${
+          describe(idleTimeout)
+        }`,
+      );
+    }
+    const initializer = options.initializer === undefined
+      ? null
+      : functionSpec(options.initializer, "initializer");
+    this.#workers = workers;
+    this.#engine = new Dispatcher({
+      workers,
+      initializer,
+      initArgs: options.initArgs ?? [],
+      maxTasksPerChild,
+      maxCrashes,
+      idleTimeout,
+      permissions: undefined,
+      recorder: options.recorder,
+    });
+  }
+
+  /** The number of workers the pool runs. */
+  get workers(): number {
+    return this.#workers;
+  }
+
+  /**
+   * Workers started and not yet ended. After `join()` this is 0; tests use it
+   * to prove that no worker leaked.
+   */
+  get liveWorkers(): number {
+    return this.#engine.liveWorkers;
+  }
+
+  /**
+   * Runs `fn` on every item, in parallel; resolves with the results in input
+   * order. The input is read in full first, as Python's `map` does; use
+   * {@linkcode Pool.imap} to stream.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ workers: 2 });
+   * const lengths = await pool.map((s: string) => s.length, ["a", "bb", "ccc"], { chunkSize: 2 });
+   * assert.deepEqual(lengths, [1, 2, 3]);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {RangeError} `chunkSize` is not a positive integer.
+   */
+  async map<T, R>(
+    fn: Task<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: MapOptions = {},
+  ): Promise<R[]> {
+    const list = await this.#collect(fn, items, options, false);
+    return this.#collectCall<R>(fn, list, options, false, false);
+  }
+
+  /**
+   * Like `map`, but each item is an argument list: resolves with
+   * `fn(...args)` for each, in input order.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ workers: 2 });
+   * const sums = await pool.starmap((a: number, b: number) => a + b, [[1, 2], [3, 4]]);
+   * assert.deepEqual(sums, [3, 7]);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable.
+   * @throws {RangeError} `chunkSize` is not a positive integer.
+   */
+  async starmap<A extends unknown[], R>(
+    fn: Task<A, R>,
+    argsList: Iterable<A> | AsyncIterable<A>,
+    options: MapOptions = {},
+  ): Promise<R[]> {
+    const list = await this.#collect(fn, argsList, options, true);
+    return this.#collectCall<R>(fn, list, options, true, false);
+  }
+
+  /**
+   * Like `map`, but never rejects for a failed item: resolves with one
+   * `{ status, value }` or `{ status, reason }` per item, in input order,
+   * as `Promise.allSettled` does. An abort or a closed pool still rejects.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ workers: 2 });
+   * const outcomes = await pool.mapSettled((n: number) => {
+   *   if (n === 2) throw new Error("two");
+   *   return n;
+   * }, [1, 2, 3]);
+   * assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {RangeError} `chunkSize` is not a positive integer.
+   */
+  async mapSettled<T, R>(
+    fn: Task<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: MapOptions = {},
+  ): Promise<Settled<R>[]> {
+    const list = await this.#collect(fn, items, options, false);
+    return this.#collectCall<Settled<R>>(fn, list, options, false, true);
+  }
+
+  /**
+   * Runs `fn(...args)` once on a worker and resolves with its result.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ workers: 1 });
+   * assert.equal(await pool.apply((a: number, b: number) => a * b, [6, 7]), 42);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array.
+   */
+  async apply<A extends unknown[], R>(
+    fn: Task<A, R>,
+    args: A,
+    options: ApplyOptions = {},
+  ): Promise<R> {
+    const spec = functionSpec(fn, "fn");
+    if (!Array.isArray(args)) {
+      throw new TypeError(
+        `Cannot apply the function as "args" must be an array: current value is ${describe(args)}`,
+      );
+    }
+    this.#refuse();
+    const call = new CollectCall<R>(
+      this.#engine,
+      this.#callOptions(spec, fn, true, false, 1, options.signal, undefined),
+      [args],
+    );
+    const [result] = await call.promise;
+    return result;
+  }
+
+  /**
+   * Runs `fn` on every item and yields the results in input order as they
+   * become ready. The input is pulled lazily, at most `maxInFlight` items
+   * ahead of the consumer, so it may be endless. If the input throws, the
+   * results before the failure are yielded first, then the error is thrown.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * function* naturals() {
+   *   for (let n = 1; ; n++) yield n;
+   * }
+   *
+   * await using pool = new Pool({ workers: 2 });
+   * const squares: number[] = [];
+   * for await (const square of pool.imap((n: number) => n * n, naturals())) {
+   *   squares.push(square);
+   *   if (squares.length === 4) break;
+   * }
+   * assert.deepEqual(squares, [1, 4, 9, 16]);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
+   */
+  imap<T, R>(
+    fn: Task<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: IMapOptions = {},
+  ): AsyncIterableIterator<R> {
+    return this.#stream(fn, items, options, true);
+  }
+
+  /**
+   * Like `imap`, but yields each result as soon as it is ready, in
+   * completion order.
+   *
+   * @example
+   * ```ts
+   * import { Pool } from "./mod.ts";
+   * import assert from "node:assert/strict";
+   *
+   * await using pool = new Pool({ workers: 2 });
+   * const results: number[] = [];
+   * for await (const n of pool.imapUnordered((n: number) => n * 10, [1, 2, 3])) results.push(n);
+   * assert.deepEqual(results.sort((a, b) => a - b), [10, 20, 30]);
+   * ```
+   *
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
+   */
+  imapUnordered<T, R>(
+    fn: Task<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: IMapOptions = {},
+  ): AsyncIterableIterator<R> {
+    return this.#stream(fn, items, options, false);
+  }
+
+  /**
+   * Stops taking new work. Work already submitted finishes; then the workers
+   * end. New calls reject with `PoolClosedError`.
+   */
+  close(): void {
+    this.#engine.close();
+  }
+
+  /**
+   * Ends every worker now. Pending calls reject with `PoolClosedError`.
+   * Resolves once the workers are ended.
+   */
+  async terminate(): Promise<void> {
+    this.#engine.terminate();
+    await this.#engine.joined();
+  }
+
+  /**
+   * Resolves when every worker has ended, after `close()` or `terminate()`.
+   *
+   * @throws {DOMException} `InvalidStateError` when the pool is still open.
+   */
+  async join(): Promise<void> {
+    if (this.#engine.state === "open") {
+      throw new DOMException(
+        "Cannot join the pool as it is still open: call close() or terminate() first",
+        "InvalidStateError",
+      );
+    }
+    await this.#engine.joined();
+  }
+
+  /** `close()`, then `join()`: what `await using` does when the block ends. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.close();
+    await this.join();
+  }
+
+  /** Validates a map-like call and reads its input in full. */
+  async #collect<T>(
+    fn: unknown,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: MapOptions,
+    spread: boolean,
+  ): Promise<unknown[]> {
+    functionSpec(fn, "fn");
+    if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
+    this.#refuse();
+    if (Array.isArray(items)) return items;
+    if (items !== null && typeof items === "object" || typeof items === "function") {
+      if (Symbol.iterator in items) return Array.from(items as Iterable<T>);
+      if (Symbol.asyncIterator in items) return await Array.fromAsync(items as AsyncIterable<T>);
+    }
+    throw new TypeError(
+      `Cannot ${spread ? "starmap" : "map"} as the input must be iterable: current value is ${
+        describe(items)
+      }`,
+    );
+  }
+
+  #collectCall<R>(
+    fn: unknown,
+    items: unknown[],
+    options: MapOptions,
+    spread: boolean,
+    settle: boolean,
+  ): Promise<R[]> {
+    const spec = functionSpec(fn, "fn");
+    this.#refuse();
+    const chunkSize = options.chunkSize ??
+      Math.max(1, Math.ceil(items.length / (4 * this.#workers)));
+    const total = items.length;
+    const onProgress = options.onProgress;
+    const call = new CollectCall<R>(
+      this.#engine,
+      this.#callOptions(
+        spec,
+        fn,
+        spread,
+        settle,
+        chunkSize,
+        options.signal,
+        onProgress === undefined ? undefined : (done) => onProgress(done, total),
+      ),
+      items,
+    );
+    return call.promise;
+  }
+
+  async *#stream<T, R>(
+    fn: Task<[T], R>,
+    items: Iterable<T> | AsyncIterable<T>,
+    options: IMapOptions,
+    ordered: boolean,
+  ): AsyncGenerator<R> {
+    const spec = functionSpec(fn, "fn");
+    const chunkSize = options.chunkSize ?? 1;
+    positiveInteger("chunkSize", chunkSize);
+    const maxInFlight = options.maxInFlight ?? 4 * this.#workers * chunkSize;
+    positiveInteger("maxInFlight", maxInFlight);
+    if (
+      items === null || typeof items !== "object" && typeof items !== "function" ||
+      !(Symbol.iterator in items || Symbol.asyncIterator in items)
+    ) {
+      throw new TypeError(
+        `Cannot imap as the input must be iterable: current value is ${describe(items)}`,
+      );
+    }
+    this.#refuse();
+    const call = new StreamCall(this.#engine, {
+      ...this.#callOptions(spec, fn, false, false, chunkSize, options.signal, options.onProgress),
+      ordered,
+      maxInFlight,
+    }, items);
+    try {
+      while (true) {
+        const step = await call.next();
+        if (step.done) return;
+        yield step.value as R;
+      }
+    } finally {
+      await call.close();
+    }
+  }
+
+  #callOptions(
+    spec: FunctionSpec,
+    fn: unknown,
+    spread: boolean,
+    settle: boolean,
+    chunkSize: number,
+    signal: AbortSignal | undefined,
+    onProgress: ((done: number) => void) | undefined,
+  ): CallOptions {
+    return {
+      fnId: this.#engine.fnId(spec),
+      taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
+      spread,
+      settle,
+      chunkSize,
+      signal,
+      onProgress,
+    };
+  }
+
+  #refuse(): void {
+    const refusal = this.#engine.refusal();
+    if (refusal !== null) throw refusal;
+  }
+}
+
+/** How a worker finds `fn`: by module and export, or by its source. */
+function functionSpec(fn: unknown, name: string): FunctionSpec {
+  if (fn instanceof ModuleTask) {
+    return { kind: "module", url: fn.url, exportName: fn.exportName };
+  }
+  if (typeof fn !== "function") {
+    throw new TypeError(
+      `Cannot run "${name}" in a worker as it must be a function or a ModuleTask: current value is ${
+        describe(fn)
+      }`,
+    );
+  }
+  const source = Function.prototype.toString.call(fn);
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
+    throw new TypeError(
+      `Cannot run "${name}" in a worker as its source is not available: ` +
+        `native and bound functions cannot be shipped (wrap it in an arrow function)`,
+    );
+  }
+  return { kind: "source", source, name: (fn as AnyFunction).name };
+}
+
+function positiveInteger(name: string, value: unknown): void {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
+    throw new RangeError(
+      `Cannot use "${name}" as it must be a positive integer: current value is ${describe(value)}`,
+    );
+  }
+}
+
+function describe(value: unknown): string {
+  if (typeof value === "string") return JSON.stringify(value);
+  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
+  if (typeof value === "symbol" || typeof value === "bigint") return String(value);
+  if (Object.is(value, -0)) return "-0";
+  if (Array.isArray(value)) return "an array";
+  if (value !== null && typeof value === "object") return "an object";
+  return String(value);
+}

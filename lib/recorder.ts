@@ -1,0 +1,66 @@
+/**
+ * Timestamps of work as it happens: which row (a worker, a task) was busy
+ * from when to when. The pool writes to a recorder when one is given in its
+ * options; a timeline is drawn from it afterwards (see `timeline.ts`).
+ *
+ * @module
+ */
+
+/** One stretch of work on one row. Times are ms since the recorder was made. */
+export interface Span {
+  /** The row: `"worker 2"`, `"Thread-1"`. */
+  readonly row: string;
+  readonly start: number;
+  readonly end: number;
+  /** What ran: item indexes, a step number. */
+  readonly label: string;
+  /** `"run"`: the row was busy on the CPU; `"wait"`: it waited (a timer, I/O). */
+  readonly kind: SpanKind;
+}
+
+/** Whether a span was spent running or waiting. */
+export type SpanKind = "run" | "wait";
+
+/**
+ * Collects spans of work. Times are read with `performance.timeOrigin +
+ * performance.now()` on every thread, so spans recorded inside workers and on
+ * the main thread share one clock.
+ *
+ * @example Record what a pool's workers did
+ * ```ts
+ * import { Pool, Recorder } from "./mod.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const recorder = new Recorder();
+ * await using pool = new Pool({ workers: 2, recorder });
+ * await pool.map((n: number) => n * n, [1, 2, 3, 4], { chunkSize: 1 });
+ * assert.equal(recorder.spans.length, 4);
+ * assert.ok(recorder.spans.every((span) => span.row.startsWith("worker ")));
+ * ```
+ */
+export class Recorder {
+  /** The recorder's time zero, in ms since the epoch. */
+  readonly origin: number = Recorder.now();
+  #spans: Span[] = [];
+
+  /** The current time on the shared clock, in ms since the epoch. */
+  static now(): number {
+    return performance.timeOrigin + performance.now();
+  }
+
+  /** Every span recorded so far, in the order recorded. */
+  get spans(): readonly Span[] {
+    return this.#spans;
+  }
+
+  /** Records a span; `start` and `end` are times from {@linkcode Recorder.now}. */
+  record(row: string, start: number, end: number, label = "", kind: SpanKind = "run"): void {
+    this.#spans.push({ row, start: start - this.origin, end: end - this.origin, label, kind });
+  }
+
+  /** Records a chunk of `count` items from `firstIndex` that ran on worker `workerId`. */
+  chunk(workerId: number, firstIndex: number, count: number, start: number, end: number): void {
+    const label = count === 1 ? `${firstIndex}` : `${firstIndex}..${firstIndex + count - 1}`;
+    this.record(`worker ${workerId}`, start, end, label);
+  }
+}

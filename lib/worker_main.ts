@@ -1,0 +1,411 @@
+/**
+ * The program every pool worker runs.
+ *
+ * {@linkcode workerMain} is shipped to each worker as source text inside a
+ * `data:` URL, the same way task functions are. Loading a worker from a file
+ * would need `--allow-read`; a `data:` worker needs no permission at all. The
+ * price is the same rule tasks follow: the function is self-contained and
+ * imports nothing at run time (only types, which vanish when it is compiled).
+ *
+ * @module
+ */
+
+import type {
+  ChunkItems,
+  ChunkResult,
+  FromWorker,
+  FunctionSpec,
+  ItemError,
+  RunChunk,
+  SerializedError,
+  ToWorker,
+} from "./_protocol.ts";
+
+/**
+ * Runs inside a worker: answers the pool's messages until the worker ends.
+ *
+ * Chunks run one at a time, in the order they arrive; a batch's results go
+ * back in one message. A task may return a promise, which is awaited before
+ * the next item starts.
+ *
+ * @example Start a worker by hand and run one chunk
+ * ```ts
+ * import { workerMain } from "./worker_main.ts";
+ * import assert from "node:assert/strict";
+ *
+ * const url = "data:application/javascript," +
+ *   encodeURIComponent(`(${workerMain.toString()})();`);
+ * const worker = new Worker(url, { type: "module" });
+ * const reply = new Promise<MessageEvent>((resolve) => worker.onmessage = resolve);
+ * worker.postMessage({
+ *   type: "init", workerId: 1, stop: new Int32Array(new SharedArrayBuffer(4)),
+ *   initializer: null, initArgs: [],
+ * });
+ * worker.postMessage({ type: "define", fnId: 1, spec: { kind: "source", source: "(n) => n + 1" } });
+ * worker.postMessage({
+ *   type: "run",
+ *   chunks: [{ id: 7, fnId: 1, spread: false, settle: false, items: [1, 2] }],
+ * });
+ * const { data } = await reply;
+ * worker.terminate();
+ * assert.deepEqual(data.results[0].values, [2, 3]);
+ * ```
+ */
+export function workerMain(): void {
+  type Fn = (...args: unknown[]) => unknown;
+  interface Scope {
+    close(): void;
+    postMessage(message: FromWorker, transfer?: Transferable[]): void;
+    onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+    addEventListener(
+      type: "error" | "unhandledrejection",
+      listener: (event: Event & { error?: unknown; reason?: unknown }) => void,
+    ): void;
+  }
+  interface Running {
+    readonly id: number;
+    readonly fn: Fn | null;
+    readonly failure: unknown;
+    readonly items: ChunkItems;
+    readonly spread: boolean;
+    readonly settle: boolean;
+    readonly values: unknown[];
+    errors: ItemError[] | null;
+    readonly start: number;
+    index: number;
+  }
+
+  const scope = globalThis as unknown as Scope;
+  const denoNs = Deno as unknown as { exit(code?: number): never };
+  const realClose = scope.close.bind(scope);
+  const origin = performance.timeOrigin;
+  /** Packing pays off only above a few items; below it the array is cheaper. */
+  const PACK_MIN = 8;
+
+  const fns = new Map<number, { fn: Fn | null; failure: unknown }>();
+  const inbox: (ToWorker | undefined)[] = [];
+  let head = 0;
+  let pumping = false;
+  let stopFlag: Int32Array | null = null;
+  let dying = false;
+  let running: Running | null = null;
+  let batchOut: ChunkResult[] = [];
+
+  function serialize(error: unknown, depth = 0): SerializedError {
+    if (!(error instanceof Error)) {
+      return {
+        name: "Error",
+        message: String(error),
+        stack: undefined,
+        props: {},
+        thrown: { value: cloneable(error) ? error : String(error) },
+      };
+    }
+    const props: Record<string, unknown> = {};
+    for (const key of Object.keys(error)) {
+      const value = (error as unknown as Record<string, unknown>)[key];
+      if (key !== "cause" && cloneable(value)) props[key] = value;
+    }
+    const cause = !("cause" in error) || depth > 16
+      ? undefined
+      : error.cause instanceof Error
+      ? serialize(error.cause, depth + 1)
+      : { value: cloneable(error.cause) ? error.cause : String(error.cause) };
+    return { name: error.name, message: error.message, stack: error.stack, cause, props };
+  }
+
+  function cloneable(value: unknown): boolean {
+    try {
+      structuredClone(value);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  function compile(spec: FunctionSpec & { kind: "source" }): Fn {
+    // An arrow, a `function` or a class is an expression as written; method
+    // shorthand (`square(n) { ... }`) only parses inside an object literal.
+    // `new Function` compiles in the global scope, so a task never sees the
+    // variables of this harness.
+    // The sourceURL names the task in stack traces: "at square (task:square:2:10)".
+    const name = `\n//# sourceURL=task:${spec.name || "anonymous"}\n`;
+    try {
+      return new Function(`return (${spec.source}\n);${name}`)() as Fn;
+    } catch (error) {
+      if (!(error instanceof SyntaxError)) throw error;
+      const holder = new Function(`return ({${spec.source}\n});${name}`)() as Record<string, Fn>;
+      return Object.values(holder)[0];
+    }
+  }
+
+  async function resolve(spec: FunctionSpec): Promise<Fn> {
+    if (spec.kind === "source") return compile(spec);
+    const module = await import(spec.url);
+    const fn = module[spec.exportName];
+    if (typeof fn !== "function") {
+      throw new TypeError(
+        `Cannot run export "${spec.exportName}" of ${spec.url}: expected a function, got ${typeof fn}`,
+      );
+    }
+    return fn as Fn;
+  }
+
+  function now(): number {
+    return origin + performance.now();
+  }
+
+  function post(message: FromWorker, transfer: Transferable[] = []): void {
+    scope.postMessage(message, transfer);
+  }
+
+  /** Sends the last word before the worker goes: what finished, and where it died. */
+  function die(how: "close" | "exit" | "uncaught", error: SerializedError | null): void {
+    if (dying) return;
+    dying = true;
+    const results = batchOut.slice();
+    let chunkId: number | null = null;
+    let index = -1;
+    if (running !== null) {
+      chunkId = running.id;
+      index = running.index;
+      results.push({
+        id: running.id,
+        values: running.values.slice(0, index),
+        errors: running.errors,
+        start: running.start,
+        end: now(),
+      });
+    }
+    try {
+      post({ type: "dying", how, error, results, chunkId, index });
+    } catch {
+      post({ type: "dying", how, error, results: [], chunkId, index });
+    }
+  }
+
+  // Deno tells the parent nothing when a worker ends itself, so the two ways a
+  // task can do that are wrapped to send a last message first.
+  scope.close = () => {
+    die("close", null);
+    realClose();
+  };
+  denoNs.exit = ((code?: number) => {
+    die("exit", serialize(new Error(`Deno.exit(${code ?? 0}) was called inside the worker`)));
+    realClose();
+  }) as (code?: number) => never;
+  // An error no task caught (a throwing timer, an unhandled rejection) would
+  // end the worker with a report on stderr; instead it becomes the last message.
+  scope.addEventListener("error", (event) => {
+    event.preventDefault();
+    die("uncaught", serialize(event.error));
+    realClose();
+  });
+  scope.addEventListener("unhandledrejection", (event) => {
+    event.preventDefault();
+    die("uncaught", serialize(event.reason));
+    realClose();
+  });
+
+  function stopped(): boolean {
+    return dying || (stopFlag !== null && Atomics.load(stopFlag, 0) !== 0);
+  }
+
+  function isThenable(value: unknown): value is PromiseLike<unknown> {
+    return value !== null && (typeof value === "object" || typeof value === "function") &&
+      typeof (value as { then?: unknown }).then === "function";
+  }
+
+  /** Records a failed item; returns `true` when the chunk must stop here. */
+  function fail(state: Running, index: number, error: unknown): boolean {
+    (state.errors ??= []).push({ index, error: serialize(error) });
+    return !state.settle;
+  }
+
+  function finish(state: Running): ChunkResult {
+    running = null;
+    const values = state.values;
+    let packed: ChunkItems = values;
+    const n = values.length;
+    if (n >= PACK_MIN && state.errors === null) {
+      let numeric = true;
+      for (let i = 0; i < n; i++) {
+        if (typeof values[i] !== "number") {
+          numeric = false;
+          break;
+        }
+      }
+      if (numeric) packed = Float64Array.from(values as number[]);
+    }
+    return { id: state.id, values: packed, errors: state.errors, start: state.start, end: now() };
+  }
+
+  /** Runs items from `from` on; hands over to a promise when a task returns one. */
+  function advance(state: Running, from: number): ChunkResult | Promise<ChunkResult> {
+    const { items, fn, spread, values } = state;
+    const n = items.length;
+    for (let i = from; i < n; i++) {
+      if (stopped()) break;
+      if (!(i in items)) continue; // a hole stays a hole, as in Array.prototype.map
+      state.index = i;
+      let value: unknown;
+      try {
+        if (fn === null) throw state.failure;
+        value = spread ? fn(...(items[i] as unknown[])) : fn(items[i]);
+      } catch (error) {
+        if (fail(state, i, error)) break;
+        continue;
+      }
+      if (isThenable(value)) {
+        return Promise.resolve(value).then(
+          (result) => {
+            values[i] = result;
+            return advance(state, i + 1);
+          },
+          (error) => fail(state, i, error) ? finish(state) : advance(state, i + 1),
+        );
+      }
+      values[i] = value;
+    }
+    return finish(state);
+  }
+
+  function runChunk(chunk: RunChunk): ChunkResult | Promise<ChunkResult> {
+    const entry = fns.get(chunk.fnId);
+    const state: Running = {
+      id: chunk.id,
+      fn: entry?.fn ?? null,
+      failure: entry?.failure ?? new Error(`Function ${chunk.fnId} was never defined`),
+      items: chunk.items,
+      spread: chunk.spread,
+      settle: chunk.settle,
+      values: new Array(chunk.items.length),
+      errors: null,
+      start: now(),
+      index: 0,
+    };
+    running = state;
+    return advance(state, 0);
+  }
+
+  /** Replaces results that cannot be cloned with errors saying so. */
+  function sendable(results: ChunkResult[]): void {
+    for (const result of results) {
+      const values = result.values;
+      if (values instanceof Float64Array) continue;
+      for (let i = 0; i < values.length; i++) {
+        if (!(i in values) || cloneable(values[i])) continue;
+        let reason: unknown;
+        try {
+          structuredClone(values[i]);
+        } catch (error) {
+          reason = error;
+        }
+        values[i] = undefined;
+        const errors = (result.errors ?? []) as ItemError[];
+        errors.push({ index: i, error: serialize(reason), unsendable: true });
+        (result as { errors: ItemError[] | null }).errors = errors;
+      }
+    }
+  }
+
+  function sendResults(results: ChunkResult[]): void {
+    const transfer: Transferable[] = [];
+    for (const result of results) {
+      if (result.values instanceof Float64Array) transfer.push(result.values.buffer as ArrayBuffer);
+    }
+    try {
+      post({ type: "results", results }, transfer);
+    } catch {
+      sendable(results);
+      post({ type: "results", results }, transfer);
+    }
+  }
+
+  function runBatch(chunks: readonly RunChunk[], from: number): void | Promise<void> {
+    for (let k = from; k < chunks.length; k++) {
+      if (stopped()) return;
+      const result = runChunk(chunks[k]);
+      if (result instanceof Promise) {
+        return result.then((done) => {
+          batchOut.push(done);
+          return runBatch(chunks, k + 1);
+        });
+      }
+      batchOut.push(result);
+    }
+    if (stopped()) return;
+    const results = batchOut;
+    batchOut = [];
+    sendResults(results);
+  }
+
+  async function initialize(message: ToWorker & { type: "init" }): Promise<void> {
+    stopFlag = message.stop;
+    if (message.initializer === null) return;
+    try {
+      const init = await resolve(message.initializer);
+      await init(...message.initArgs);
+    } catch (error) {
+      post({ type: "init-failed", error: serialize(error) });
+      dying = true;
+      realClose();
+    }
+  }
+
+  async function define(message: ToWorker & { type: "define" }): Promise<void> {
+    try {
+      fns.set(message.fnId, { fn: await resolve(message.spec), failure: null });
+    } catch (error) {
+      fns.set(message.fnId, { fn: null, failure: error });
+    }
+  }
+
+  function handle(message: ToWorker): void | Promise<void> {
+    switch (message.type) {
+      case "run":
+        return runBatch(message.chunks, 0);
+      case "define":
+        return message.spec.kind === "source"
+          ? void fns.set(message.fnId, defineSync(message.spec))
+          : define(message);
+      case "init":
+        return message.initializer === null ? void (stopFlag = message.stop) : initialize(message);
+    }
+  }
+
+  function defineSync(
+    spec: FunctionSpec & { kind: "source" },
+  ): { fn: Fn | null; failure: unknown } {
+    try {
+      return { fn: compile(spec), failure: null };
+    } catch (error) {
+      return { fn: null, failure: error };
+    }
+  }
+
+  /** Handles messages strictly in order; an async step pauses the queue, never reorders it. */
+  function pump(): void {
+    pumping = true;
+    while (head < inbox.length && !stopped()) {
+      const message = inbox[head] as ToWorker;
+      inbox[head++] = undefined;
+      const pending = handle(message);
+      if (pending !== undefined) {
+        pending.then(pump, (error) => {
+          die("uncaught", serialize(error));
+          realClose();
+        });
+        return;
+      }
+    }
+    inbox.length = 0;
+    head = 0;
+    pumping = false;
+  }
+
+  scope.onmessage = (event) => {
+    inbox.push(event.data);
+    if (!pumping) pump();
+  };
+}
