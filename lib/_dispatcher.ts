@@ -5,9 +5,11 @@
  * Scheduling in one paragraph: chunks wait in one FIFO queue. On each flush
  * every worker with room receives a batch of chunks in a single message, the
  * least loaded first. How many chunks a worker may hold (its window) follows
- * the measured chunk time: long chunks get 2 (one running, one waiting, so no
- * round trip is lost between them); tiny ones get up to 512, so the cost of
- * a message is shared by many tasks. A worker answers once per batch.
+ * the measured chunk time: a worker holds about 2 ms of queued work. Chunks of
+ * unknown or long duration go one at a time, as in Python's pool, where each
+ * worker takes the next task when it is free, so no worker sits idle while
+ * another has a queue; tiny ones go up to 512 at a time, so the cost of a
+ * message is shared by many tasks. A worker answers once per batch.
  *
  * @module
  */
@@ -40,7 +42,7 @@ export interface DispatcherOptions {
 
 /** Queued work per worker, in ms, that the window aims for. */
 const TARGET_QUEUED_MS = 2;
-const MIN_WINDOW = 2;
+const MIN_WINDOW = 1;
 const MAX_WINDOW = 512;
 /** Below this many numbers a plain array is cheaper to send than a packed one. */
 const PACK_MIN = 8;

@@ -16,6 +16,13 @@
  */
 
 export * from "./pool.ts";
-export * from "./errors.ts";
+export {
+  PoolClosedError,
+  TaskError,
+  type TaskErrorOptions,
+  WorkerCrashedError,
+  type WorkerCrashedErrorOptions,
+  WorkerInitError,
+} from "./errors.ts";
 export * from "./module_task.ts";
 export * from "./recorder.ts";

@@ -196,13 +196,12 @@ export class Pool {
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
-  async map<T, R>(
+  map<T, R>(
     fn: Task<[T], R>,
     items: Iterable<T> | AsyncIterable<T>,
     options: MapOptions = {},
   ): Promise<R[]> {
-    const list = await this.#collect(fn, items, options, false);
-    return this.#collectCall<R>(fn, list, options, false, false);
+    return this.#admit<R>(fn, items, options, false, false);
   }
 
   /**
@@ -222,13 +221,12 @@ export class Pool {
    * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
-  async starmap<A extends unknown[], R>(
+  starmap<A extends unknown[], R>(
     fn: Task<A, R>,
     argsList: Iterable<A> | AsyncIterable<A>,
     options: MapOptions = {},
   ): Promise<R[]> {
-    const list = await this.#collect(fn, argsList, options, true);
-    return this.#collectCall<R>(fn, list, options, true, false);
+    return this.#admit<R>(fn, argsList, options, true, false);
   }
 
   /**
@@ -252,13 +250,12 @@ export class Pool {
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
-  async mapSettled<T, R>(
+  mapSettled<T, R>(
     fn: Task<[T], R>,
     items: Iterable<T> | AsyncIterable<T>,
     options: MapOptions = {},
   ): Promise<Settled<R>[]> {
-    const list = await this.#collect(fn, items, options, false);
-    return this.#collectCall<Settled<R>>(fn, list, options, false, true);
+    return this.#admit<Settled<R>>(fn, items, options, false, true);
   }
 
   /**
@@ -395,37 +392,41 @@ export class Pool {
     await this.join();
   }
 
-  /** Validates a map-like call and reads its input in full. */
-  async #collect<T>(
+  /**
+   * Validates a map-like call and admits it at once, so a call made before
+   * `close()` runs even when its input is still being read.
+   */
+  #admit<R>(
     fn: unknown,
-    items: Iterable<T> | AsyncIterable<T>,
+    items: Iterable<unknown> | AsyncIterable<unknown>,
     options: MapOptions,
     spread: boolean,
-  ): Promise<unknown[]> {
-    functionSpec(fn, "fn");
-    if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
-    this.#refuse();
-    if (Array.isArray(items)) return items;
-    if (items !== null && typeof items === "object" || typeof items === "function") {
-      if (Symbol.iterator in items) return Array.from(items as Iterable<T>);
-      if (Symbol.asyncIterator in items) return await Array.fromAsync(items as AsyncIterable<T>);
+    settle: boolean,
+  ): Promise<R[]> {
+    let spec: FunctionSpec;
+    try {
+      spec = functionSpec(fn, "fn");
+      if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
+      this.#refuse();
+    } catch (error) {
+      return Promise.reject(error);
     }
-    throw new TypeError(
-      `Cannot ${spread ? "starmap" : "map"} as the input must be iterable: current value is ${
-        describe(items)
-      }`,
+    if (Array.isArray(items)) return this.#collectCall<R>(spec, fn, items, options, spread, settle);
+    return readAll(items, spread ? "starmap" : "map").then((list) =>
+      this.#collectCall<R>(spec, fn, list, options, spread, settle)
     );
   }
 
   #collectCall<R>(
+    spec: FunctionSpec,
     fn: unknown,
     items: unknown[],
     options: MapOptions,
     spread: boolean,
     settle: boolean,
   ): Promise<R[]> {
-    const spec = functionSpec(fn, "fn");
-    this.#refuse();
+    // Admitted before close(); only a pool already shut down turns it away.
+    if (this.#engine.state === "closed") return Promise.reject(this.#engine.refusal());
     const chunkSize = options.chunkSize ??
       Math.max(1, Math.ceil(items.length / (4 * this.#workers)));
     const total = items.length;
@@ -506,6 +507,19 @@ export class Pool {
     const refusal = this.#engine.refusal();
     if (refusal !== null) throw refusal;
   }
+}
+
+/** Reads an iterable or async iterable in full, as Python's `map` does. */
+async function readAll(items: unknown, method: string): Promise<unknown[]> {
+  if (items !== null && (typeof items === "object" || typeof items === "function")) {
+    if (Symbol.iterator in items) return Array.from(items as Iterable<unknown>);
+    if (Symbol.asyncIterator in items) {
+      return await Array.fromAsync(items as AsyncIterable<unknown>);
+    }
+  }
+  throw new TypeError(
+    `Cannot ${method} as the input must be iterable: current value is ${describe(items)}`,
+  );
 }
 
 /** How a worker finds `fn`: by module and export, or by its source. */

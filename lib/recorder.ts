@@ -10,7 +10,9 @@
 export interface Span {
   /** The row: `"worker 2"`, `"Thread-1"`. */
   readonly row: string;
+  /** When the span began, in ms since the recorder was made. */
   readonly start: number;
+  /** When the span ended, in ms since the recorder was made. */
   readonly end: number;
   /** What ran: item indexes, a step number. */
   readonly label: string;

@@ -1,0 +1,59 @@
+/**
+ * Test helpers: an output sink that records lines, and a runner for scripts
+ * as subprocesses.
+ *
+ * @module
+ */
+
+import type { Io } from "../lib/cli.ts";
+
+/** An {@linkcode Io} that keeps every line written. */
+export interface CapturedIo extends Io {
+  readonly stdout: string[];
+  readonly stderr: string[];
+}
+
+/** Makes an output sink that records lines instead of printing them. */
+export function captureIo(): CapturedIo {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  return {
+    stdout,
+    stderr,
+    out: (line) => stdout.push(...line.split("\n")),
+    err: (line) => stderr.push(...line.split("\n")),
+    errRaw: (text) => stderr.push(text),
+    errIsTerminal: false,
+    outIsTerminal: false,
+  };
+}
+
+/** What a finished subprocess printed and how it exited. */
+export interface ProcessResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/**
+ * Runs `deno` with `args` from the project root, with no permission beyond
+ * what `args` grant. A process still running after `deadlineMs` is killed,
+ * so a hang fails the test instead of stalling it.
+ */
+export async function runDeno(args: string[], deadlineMs = 30_000): Promise<ProcessResult> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args,
+    signal: AbortSignal.timeout(deadlineMs),
+    cwd: new URL("..", import.meta.url),
+    env: { NO_COLOR: "1" },
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}

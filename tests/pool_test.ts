@@ -1,0 +1,529 @@
+import assert from "node:assert/strict";
+import {
+  Pool,
+  PoolClosedError,
+  Recorder,
+  TaskError,
+  TaskModule,
+  WorkerCrashedError,
+  WorkerInitError,
+} from "../lib/mod.ts";
+
+function square(n: number): number {
+  return n * n;
+}
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const value of iterable) out.push(value);
+  return out;
+}
+
+Deno.test("Pool.map() keeps input order for every chunk size", async () => {
+  await using pool = new Pool({ workers: 3 });
+  const items = Array.from({ length: 103 }, (_, i) => i);
+  const expected = items.map(square);
+  for (const chunkSize of [undefined, 1, 2, 7, 50, 103, 1000]) {
+    assert.deepEqual(
+      await pool.map(square, items, { chunkSize }),
+      expected,
+      `chunkSize ${chunkSize}`,
+    );
+  }
+});
+
+Deno.test("Pool.map() runs the work inside the workers, not on the main thread", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 3, recorder });
+  const inWorker = await pool.map(
+    (n: number) => ({
+      n,
+      worker: typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope,
+    }),
+    [1, 2, 3, 4, 5],
+    { chunkSize: 1 },
+  );
+  assert.ok(inWorker.every((r) => r.worker === "function"), "each task saw a worker scope");
+  const rows = new Set(recorder.spans.map((span) => span.row));
+  assert.equal(recorder.spans.length, 5);
+  assert.ok([...rows].every((row) => /^worker \d+$/.test(row)));
+});
+
+Deno.test("Pool.map() accepts arrays, iterables, generators and async iterables", async () => {
+  await using pool = new Pool({ workers: 2 });
+  function* gen() {
+    yield* [1, 2, 3];
+  }
+  async function* agen() {
+    yield* [1, 2, 3];
+  }
+  assert.deepEqual(await pool.map(square, new Set([1, 2, 3])), [1, 4, 9]);
+  assert.deepEqual(await pool.map(square, gen()), [1, 4, 9]);
+  assert.deepEqual(await pool.map(square, agen()), [1, 4, 9]);
+  assert.deepEqual(await pool.map(square, []), []);
+});
+
+Deno.test("Pool.map() round-trips NaN, Infinity, -0, undefined and holes like Array.prototype.map", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const numbers = [NaN, Infinity, -Infinity, -0, 0, 1.5, -2, Number.MAX_VALUE, 5e-324, 9, 10];
+  const identity = (x: unknown) => x;
+  const result = await pool.map(identity, numbers);
+  assert.equal(result.length, numbers.length);
+  numbers.forEach((n, i) => assert.ok(Object.is(result[i], n), `index ${i}: ${result[i]} vs ${n}`));
+  // deno-lint-ignore no-sparse-arrays
+  const holey = [1, , 3, undefined, 5];
+  const mapped = await pool.map((x: unknown) => x === undefined ? "undef" : x, holey, {
+    chunkSize: 2,
+  });
+  assert.deepEqual(mapped, holey.map((x) => x === undefined ? "undef" : x));
+  assert.ok(!(1 in mapped), "a hole stays a hole");
+});
+
+Deno.test("Pool.map() default chunk size is ceil(n / (4 * workers))", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 2, recorder });
+  await pool.map(square, Array.from({ length: 80 }, (_, i) => i));
+  // 80 items / (4 * 2) = 10 items per chunk, so 8 chunks.
+  assert.equal(recorder.spans.length, 8);
+});
+
+Deno.test("Pool.imap() yields in input order and streams before the input ends", async () => {
+  await using pool = new Pool({ workers: 2 });
+  let pulled = 0;
+  function* naturals() {
+    for (let n = 0;; n++) {
+      pulled++;
+      yield n;
+    }
+  }
+  const seen: number[] = [];
+  for await (const value of pool.imap(square, naturals(), { chunkSize: 3 })) {
+    seen.push(value);
+    if (seen.length === 1) assert.ok(pulled < 1000, "first result came before the input ended");
+    if (seen.length === 50) break;
+  }
+  assert.deepEqual(seen, Array.from({ length: 50 }, (_, i) => i * i));
+});
+
+Deno.test("Pool.imap() pulls at most maxInFlight items ahead of a slow consumer", async () => {
+  await using pool = new Pool({ workers: 2 });
+  let pulled = 0;
+  function* naturals() {
+    for (let n = 0;; n++) {
+      pulled++;
+      yield n;
+    }
+  }
+  let consumed = 0;
+  let maxAhead = 0;
+  for await (const _ of pool.imap(square, naturals(), { maxInFlight: 8 })) {
+    consumed++;
+    maxAhead = Math.max(maxAhead, pulled - consumed);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    if (consumed === 60) break;
+  }
+  assert.ok(maxAhead <= 9, `pulled ${maxAhead} ahead`);
+});
+
+Deno.test("Pool.imap() delivers the results before an input error, then throws it", async () => {
+  await using pool = new Pool({ workers: 2 });
+  function* failing() {
+    yield 1;
+    yield 2;
+    yield 3;
+    throw new Error("input broke");
+  }
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const value of pool.imap(square, failing())) seen.push(value);
+  }, { message: "input broke" });
+  assert.deepEqual(seen, [1, 4, 9]);
+});
+
+Deno.test("Pool.imapUnordered() yields every result, fastest first", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const slowFirst = await collect(pool.imapUnordered(async (ms: number) => {
+    await new Promise((resolve) => setTimeout(resolve, ms));
+    return ms;
+  }, [200, 1, 1, 1]));
+  assert.deepEqual([...slowFirst].sort((a, b) => a - b), [1, 1, 1, 200]);
+  assert.equal(slowFirst.at(-1), 200);
+});
+
+Deno.test("Pool.starmap() spreads each argument list", async () => {
+  await using pool = new Pool({ workers: 2 });
+  assert.deepEqual(
+    await pool.starmap((a: number, b: number) => a ** b, [[2, 3], [3, 2], [10, 0]], {
+      chunkSize: 2,
+    }),
+    [8, 9, 1],
+  );
+});
+
+Deno.test("Pool.apply() runs one call, async functions too", async () => {
+  await using pool = new Pool({ workers: 1 });
+  assert.equal(await pool.apply((a: number, b: number) => a + b, [2, 3]), 5);
+  assert.equal(
+    await pool.apply(async (s: string) => await Promise.resolve(s.toUpperCase()), ["hi"]),
+    "HI",
+  );
+});
+
+Deno.test("Pool.mapSettled() reports every item, failed or not, in order", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const outcomes = await pool.mapSettled(
+    (n: number) => {
+      if (n % 3 === 0) throw new RangeError(`bad ${n}`);
+      return n;
+    },
+    [1, 2, 3, 4, 5, 6],
+    { chunkSize: 4 },
+  );
+  assert.deepEqual(outcomes.map((o) => o.status), [
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+  ]);
+  const third = outcomes[2];
+  assert.ok(third.status === "rejected" && third.reason instanceof TaskError);
+  assert.equal(third.reason.index, 2);
+  assert.ok(third.reason.cause instanceof RangeError);
+});
+
+Deno.test("Pool.map() fails with TaskError naming the item, and the pool stays usable", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const error = await pool.map((n: number) => {
+    if (n === 3) throw new TypeError(`cannot take ${n}`);
+    return n;
+  }, [1, 2, 3, 4]).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  assert.equal(error.index, 2);
+  assert.match(error.message, /^Task 2 failed: TypeError: cannot take 3$/);
+  assert.ok(error.cause instanceof TypeError);
+  assert.equal((error.cause as Error).message, "cannot take 3");
+  assert.match((error.cause as Error).stack ?? "", /cannot take 3/);
+  assert.deepEqual(await pool.map(square, [1, 2, 3]), [1, 4, 9]);
+});
+
+Deno.test("TaskError keeps the cause chain and the error's own properties", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const error = await pool.apply(() => {
+    const root = new Error("disk full");
+    const wrapped = new Error("save failed", { cause: root });
+    Object.assign(wrapped, { code: "E_SAVE", details: { path: "/tmp/x" } });
+    throw wrapped;
+  }, []).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  const cause = error.cause as Error & { code: string; details: unknown };
+  assert.equal(cause.message, "save failed");
+  assert.equal(cause.code, "E_SAVE");
+  assert.deepEqual(cause.details, { path: "/tmp/x" });
+  assert.ok(cause.cause instanceof Error);
+  assert.equal((cause.cause as Error).message, "disk full");
+  assert.match(cause.stack ?? "", /save failed/);
+});
+
+Deno.test("TaskError for a non-Error throw keeps the thrown value as cause", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const error = await pool.apply(() => {
+    throw { reason: "plain object" };
+  }, []).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  assert.deepEqual(error.cause, { reason: "plain object" });
+});
+
+Deno.test("a function that uses a variable of its enclosing scope fails with the self-contained rule", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const factor = 3;
+  const error = await pool.map((n: number) => n * factor, [1]).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  assert.ok(error.cause instanceof ReferenceError);
+  assert.match(error.message, /factor is not defined/);
+  assert.match(error.message, /must be self-contained/);
+});
+
+Deno.test("Pool.map() with an item that cannot be cloned fails with a TypeError naming its index", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const items: unknown[] = [1, 2, () => 3, 4];
+  const error = await pool.map((x: unknown) => x, items).catch((e) => e);
+  assert.ok(error instanceof TypeError, String(error));
+  assert.match(error.message, /^Cannot send item 2 to a worker/);
+  const symbolError = await pool.map((x: unknown) => x, [Symbol("s")]).catch((e) => e);
+  assert.match(symbolError.message, /^Cannot send item 0 to a worker/);
+  const settled = await pool.mapSettled((x: unknown) => x, items);
+  assert.deepEqual(settled.map((s) => s.status), [
+    "fulfilled",
+    "fulfilled",
+    "rejected",
+    "fulfilled",
+  ]);
+});
+
+Deno.test("a task that returns a value that cannot be cloned fails with a TaskError saying so", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const error = await pool.apply(() => ({ run() {} }), []).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  assert.match(error.message, /returned a value that cannot be sent back/);
+  assert.equal(await pool.apply(() => 1, []), 1);
+});
+
+Deno.test("new Pool() rejects a bad worker count with a RangeError naming option and value", () => {
+  for (const workers of [0, -1, 1.5, NaN, Infinity]) {
+    assert.throws(() => new Pool({ workers }), (error: unknown) => {
+      assert.ok(error instanceof RangeError);
+      assert.match(error.message, /"workers"/);
+      assert.ok(
+        error.message.includes(`current value is ${Object.is(workers, -0) ? "-0" : workers}`),
+      );
+      return true;
+    });
+  }
+  assert.throws(() => new Pool({ maxTasksPerChild: 0 }), RangeError);
+  assert.throws(() => new Pool({ maxCrashes: 0 }), RangeError);
+  assert.throws(() => new Pool({ idleTimeout: -1 }), RangeError);
+});
+
+Deno.test("Pool.map() rejects a non-function and a bad chunk size at the door", async () => {
+  await using pool = new Pool({ workers: 1 });
+  await assert.rejects(pool.map(42 as never, [1]), TypeError);
+  await assert.rejects(pool.map(square, 42 as never), TypeError);
+  for (const chunkSize of [0, -1, 1.5, NaN]) {
+    await assert.rejects(pool.map(square, [1], { chunkSize }), RangeError);
+  }
+  await assert.rejects(pool.map(Math.max as never, [1]), /native and bound functions/);
+});
+
+Deno.test("an aborted signal rejects with its reason and leaves the pool usable", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const reason = new Error("stop");
+  await assert.rejects(
+    pool.map(square, [1], { signal: AbortSignal.abort(reason) }),
+    (e) => e === reason,
+  );
+  const controller = new AbortController();
+  const slow = pool.map(
+    async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    },
+    [5000, 5000],
+    { chunkSize: 1, signal: controller.signal },
+  );
+  const other = pool.map(square, [1, 2, 3]);
+  setTimeout(() => controller.abort(reason), 50);
+  await assert.rejects(slow, (e) => e === reason);
+  assert.deepEqual(await other, [1, 4, 9]);
+  assert.deepEqual(await pool.map(square, [4]), [16]);
+});
+
+Deno.test("AbortSignal.timeout() works as a deadline and ends the busy worker", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const started = Date.now();
+  const error = await pool.apply(
+    async () => {
+      await new Promise((resolve) => setTimeout(resolve, 10_000));
+    },
+    [],
+    { signal: AbortSignal.timeout(100) },
+  ).catch((e) => e);
+  assert.equal(error.name, "TimeoutError");
+  assert.ok(Date.now() - started < 5000);
+  assert.equal(await pool.apply((n: number) => n + 1, [1]), 2);
+});
+
+Deno.test("Pool.imap() with an aborted signal throws the reason", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const controller = new AbortController();
+  const seen: number[] = [];
+  await assert.rejects(async () => {
+    for await (const value of pool.imap(square, [1, 2, 3, 4], { signal: controller.signal })) {
+      seen.push(value);
+      controller.abort(new Error("enough"));
+    }
+  }, { message: "enough" });
+  assert.deepEqual(seen, [1]);
+});
+
+Deno.test("initializer runs once per worker before its tasks", async () => {
+  await using pool = new Pool({
+    workers: 2,
+    initializer: (base: unknown) => {
+      (globalThis as { base?: number }).base = base as number;
+      (globalThis as { runs?: number }).runs = 0;
+    },
+    initArgs: [100],
+  });
+  const results = await pool.map(
+    (n: number) => {
+      const g = globalThis as { base?: number; runs?: number };
+      g.runs = (g.runs ?? 0) + 1;
+      return (g.base ?? 0) + n;
+    },
+    [1, 2, 3, 4],
+    { chunkSize: 1 },
+  );
+  assert.deepEqual(results, [101, 102, 103, 104]);
+});
+
+Deno.test("a failing initializer rejects calls with WorkerInitError", async () => {
+  const pool = new Pool({
+    workers: 1,
+    initializer: () => {
+      throw new Error("no config");
+    },
+  });
+  const error = await pool.apply(() => 1, []).catch((e) => e);
+  assert.ok(error instanceof WorkerInitError);
+  assert.equal((error.cause as Error).message, "no config");
+  await assert.rejects(pool.apply(() => 1, []), WorkerInitError);
+  await pool.join();
+  assert.equal(pool.liveWorkers, 0);
+});
+
+Deno.test("maxTasksPerChild replaces workers and keeps every result right", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 2, maxTasksPerChild: 2, recorder });
+  const items = Array.from({ length: 20 }, (_, i) => i);
+  assert.deepEqual(await pool.map(square, items, { chunkSize: 1 }), items.map(square));
+  const workers = new Set(recorder.spans.map((span) => span.row));
+  assert.ok(workers.size >= 10, `20 tasks at 2 per worker need 10 workers, saw ${workers.size}`);
+  const perWorker = new Map<string, number>();
+  for (const span of recorder.spans) perWorker.set(span.row, (perWorker.get(span.row) ?? 0) + 1);
+  assert.ok([...perWorker.values()].every((count) => count <= 2));
+});
+
+Deno.test("a module task runs an export by name", async () => {
+  const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
+    new URL("./fixtures/tasks.ts", import.meta.url),
+  );
+  await using pool = new Pool({ workers: 2 });
+  assert.deepEqual(await pool.map(tasks.task("fib"), [1, 10, 20]), [1, 55, 6765]);
+  assert.deepEqual(await pool.starmap(tasks.task("greet"), [["Hello", "Deno"]]), ["Hello, Deno"]);
+  const notFunction = new TaskModule<Record<string, (n: number) => number>>(
+    new URL("./fixtures/tasks.ts", import.meta.url),
+  );
+  const error = await pool.apply(notFunction.task("answer"), [1]).catch((e) => e);
+  assert.ok(error instanceof TaskError);
+  assert.match(error.message, /expected a function, got number/);
+});
+
+Deno.test("a worker that dies mid-task fails that task with WorkerCrashedError; the rest finish", async (t) => {
+  const deaths = {
+    "self.close()": () => self.close(),
+    "Deno.exit()": () => Deno.exit(3),
+    "an error thrown in a timer": () => {
+      setTimeout(() => {
+        throw new Error("timer blew up");
+      }, 0);
+      return new Promise(() => {});
+    },
+    "an unhandled rejection": () => {
+      Promise.reject(new Error("nobody caught me"));
+      return new Promise(() => {});
+    },
+  };
+  for (const [how, die] of Object.entries(deaths)) {
+    await t.step(how, async () => {
+      await using pool = new Pool({ workers: 2, maxCrashes: 2 });
+      const source = `(n) => { if (n === 3) return (${die.toString()})(); return n * 2; }`;
+      const task = new Function(`return ${source}`)() as (n: number) => number;
+      const outcomes = await pool.mapSettled(task, [1, 2, 3, 4, 5], { chunkSize: 2 });
+      assert.deepEqual(outcomes.map((o) => o.status), [
+        "fulfilled",
+        "fulfilled",
+        "rejected",
+        "fulfilled",
+        "fulfilled",
+      ]);
+      const failed = outcomes[2];
+      assert.ok(failed.status === "rejected" && failed.reason instanceof WorkerCrashedError);
+      assert.equal(failed.reason.index, 2);
+      assert.match(failed.reason.message, /tried on 2 workers/);
+      assert.deepEqual(outcomes.filter((o) => o.status === "fulfilled").map((o) => o.value), [
+        2,
+        4,
+        8,
+        10,
+      ]);
+      assert.deepEqual(await pool.map(square, [1, 2]), [1, 4]);
+    });
+  }
+});
+
+Deno.test("a task that kills workers is tried maxCrashes times, then fails for good", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 1, maxCrashes: 3, recorder });
+  const error = await pool.apply(() => self.close(), []).catch((e) => e);
+  assert.ok(error instanceof WorkerCrashedError);
+  assert.match(error.message, /tried on 3 workers/);
+  assert.equal(await pool.apply(() => "alive", []), "alive");
+});
+
+Deno.test("Pool.close() lets queued work finish and refuses new calls", async () => {
+  const pool = new Pool({ workers: 2 });
+  const pending = pool.map(
+    async (n: number) => {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return n;
+    },
+    [1, 2, 3, 4, 5, 6],
+    { chunkSize: 1 },
+  );
+  pool.close();
+  await assert.rejects(pool.map(square, [1]), PoolClosedError);
+  await assert.rejects(pool.apply(square, [1]), PoolClosedError);
+  await assert.rejects(collect(pool.imap(square, [1])), PoolClosedError);
+  assert.deepEqual(await pending, [1, 2, 3, 4, 5, 6]);
+  await pool.join();
+  assert.equal(pool.liveWorkers, 0);
+});
+
+Deno.test("Pool.terminate() rejects pending work at once with PoolClosedError", async () => {
+  const pool = new Pool({ workers: 1 });
+  const pending = pool.map(
+    async (ms: number) => {
+      await new Promise((resolve) => setTimeout(resolve, ms));
+      return ms;
+    },
+    [2000, 2000, 2000],
+    { chunkSize: 1 },
+  );
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  await pool.terminate();
+  await assert.rejects(pending, PoolClosedError);
+  await pool.join();
+  assert.equal(pool.liveWorkers, 0);
+});
+
+Deno.test("Pool.join() on an open pool throws InvalidStateError", async () => {
+  const pool = new Pool({ workers: 1 });
+  await assert.rejects(
+    pool.join(),
+    (e: unknown) => e instanceof DOMException && e.name === "InvalidStateError",
+  );
+  await pool.terminate();
+});
+
+Deno.test("await using closes and joins the pool, leaving no worker alive", async () => {
+  let escaped: Pool | undefined;
+  {
+    await using pool = new Pool({ workers: 3 });
+    escaped = pool;
+    assert.equal(pool.liveWorkers, 3);
+    await pool.map(square, [1, 2, 3]);
+  }
+  assert.equal(escaped.liveWorkers, 0);
+  await assert.rejects(escaped.map(square, [1]), PoolClosedError);
+});
+
+Deno.test("idle workers end after idleTimeout and start again on demand", async () => {
+  await using pool = new Pool({ workers: 2, idleTimeout: 30 });
+  assert.equal(await pool.apply(square, [3]), 9);
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  assert.equal(pool.liveWorkers, 0);
+  assert.equal(await pool.apply(square, [4]), 16);
+  assert.equal(pool.liveWorkers, 2);
+});
