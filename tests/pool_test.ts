@@ -527,3 +527,23 @@ Deno.test("idle workers end after idleTimeout and start again on demand", async 
   assert.equal(await pool.apply(square, [4]), 16);
   assert.equal(pool.liveWorkers, 2);
 });
+
+Deno.test("TaskModule types reject a wrong export name or argument type at check time", async () => {
+  const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
+    new URL("./fixtures/tasks.ts", import.meta.url),
+  );
+  // Each @ts-expect-error must meet a type error, or `deno check` fails.
+  // @ts-expect-error: "fibb" is not an export of the module
+  const misspelled = () => tasks.task("fibb");
+  // @ts-expect-error: "answer" is a number, not a function
+  const notAFunction = () => tasks.task("answer");
+  await using pool = new Pool({ workers: 1 });
+  // @ts-expect-error: fib takes numbers, not strings
+  const wrongItems = () => pool.map(tasks.task("fib"), ["x"]);
+  const typed: Promise<number[]> = pool.map(tasks.task("fib"), [3]);
+  assert.deepEqual(await typed, [2]);
+  assert.equal(
+    typeof misspelled + typeof notAFunction + typeof wrongItems,
+    "functionfunctionfunction",
+  );
+});
