@@ -125,6 +125,8 @@ export interface ApplyOptions {
 export class Pool {
   #engine: Dispatcher;
   #workers: number;
+  /** Each function's spec and id, so a hot loop of calls reads its source once. */
+  #known = new WeakMap<object, { spec: FunctionSpec; fnId: number }>();
 
   /**
    * Starts the workers.
@@ -277,7 +279,7 @@ export class Pool {
     args: A,
     options: ApplyOptions = {},
   ): Promise<R> {
-    const spec = functionSpec(fn, "fn");
+    const spec = this.#specOf(fn);
     if (!Array.isArray(args)) {
       throw new TypeError(
         `Cannot apply the function as "args" must be an array: current value is ${describe(args)}`,
@@ -405,7 +407,7 @@ export class Pool {
   ): Promise<R[]> {
     let spec: FunctionSpec;
     try {
-      spec = functionSpec(fn, "fn");
+      spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
       this.#refuse();
     } catch (error) {
@@ -453,7 +455,7 @@ export class Pool {
     options: IMapOptions,
     ordered: boolean,
   ): AsyncGenerator<R> {
-    const spec = functionSpec(fn, "fn");
+    const spec = this.#specOf(fn);
     const chunkSize = options.chunkSize ?? 1;
     positiveInteger("chunkSize", chunkSize);
     const maxInFlight = options.maxInFlight ?? 4 * this.#workers * chunkSize;
@@ -483,6 +485,17 @@ export class Pool {
     }
   }
 
+  /** Validates `fn` and returns how workers find it, read once per function. */
+  #specOf(fn: unknown): FunctionSpec {
+    if (fn !== null && (typeof fn === "function" || typeof fn === "object")) {
+      const known = this.#known.get(fn);
+      if (known !== undefined) return known.spec;
+    }
+    const spec = functionSpec(fn, "fn");
+    this.#known.set(fn as object, { spec, fnId: this.#engine.fnId(spec) });
+    return spec;
+  }
+
   #callOptions(
     spec: FunctionSpec,
     fn: unknown,
@@ -493,7 +506,7 @@ export class Pool {
     onProgress: ((done: number) => void) | undefined,
   ): CallOptions {
     return {
-      fnId: this.#engine.fnId(spec),
+      fnId: this.#known.get(fn as object)?.fnId ?? this.#engine.fnId(spec),
       taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
       spread,
       settle,

@@ -271,11 +271,12 @@ export function workerMain(): void {
   }
 
   function runChunk(chunk: RunChunk): ChunkResult | Promise<ChunkResult> {
-    const entry = fns.get(chunk.fnId);
+    const entry = fns.get(chunk.fnId) ??
+      { fn: null, failure: new Error(`Function ${chunk.fnId} was never defined`) };
     const state: Running = {
       id: chunk.id,
-      fn: entry?.fn ?? null,
-      failure: entry?.failure ?? new Error(`Function ${chunk.fnId} was never defined`),
+      fn: entry.fn,
+      failure: entry.failure,
       items: chunk.items,
       spread: chunk.spread,
       settle: chunk.settle,
