@@ -85,11 +85,6 @@ export class Dispatcher implements Engine {
     return this.#state;
   }
 
-  /** Ids of the workers alive now. */
-  get workerIds(): number[] {
-    return this.#handles.map((handle) => handle.id);
-  }
-
   /** The error every new call must reject with, or `null` when calls are welcome. */
   refusal(): Error | null {
     if (this.#broken !== null) return this.#broken;
@@ -334,8 +329,6 @@ export class Dispatcher implements Engine {
           { cause: reviveError(message.error) },
         );
         this.terminate();
-        return;
-      case "ready":
         return;
     }
     this.#afterChange();

@@ -76,7 +76,6 @@ export interface ChunkResult {
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { readonly type: "ready" }
   | { readonly type: "results"; readonly results: readonly ChunkResult[] }
   | { readonly type: "init-failed"; readonly error: SerializedError }
   | {
