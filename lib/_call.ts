@@ -131,6 +131,9 @@ export abstract class Call {
       : cause instanceof ReferenceError
       ? `${what} failed: ${detail} (a function run in a worker must be self-contained: ` +
         `it may use its parameters and globals, not variables of the scope it was written in)`
+      : isPermissionRefusal(cause)
+      ? `${what} failed: ${detail} (workers have no permissions unless the pool grants them: ` +
+        `see the "permissions" option of Pool)`
       : `${what} failed: ${detail}`;
     return new TaskError(message, { cause, index, workerId, taskName: this.#taskName });
   }
@@ -373,4 +376,11 @@ export class StreamCall extends Call {
     this.#wakeConsumer?.();
     this.#wakeConsumer = null;
   }
+}
+
+/** A refusal by Deno's permission checks, thrown inside a worker. */
+function isPermissionRefusal(cause: unknown): boolean {
+  return cause instanceof Error &&
+    (cause.name === "NotCapable" || cause.name === "PermissionDenied" ||
+      /^Requires \w+ access to /.test(cause.message));
 }

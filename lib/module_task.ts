@@ -40,19 +40,20 @@ export class ModuleTask<F extends AnyFunction> {
  * type, `typeof import("./tasks.ts")`, and a wrong export name or a wrong
  * argument type fails `deno check`.
  *
- * Workers load the module with `import()`, so the program needs read access
- * to the module's files: `--allow-read=.` for modules inside the project.
- * Functions shipped by source need no permission.
+ * Workers load the module with `import()`, so they need read access to the
+ * module's files: grant it with the pool's `permissions` option (the program
+ * must hold it too). Functions shipped by source need no permission.
  *
  * @example Run an exported function on the pool
  * ```ts
  * import { Pool, TaskModule } from "./mod.ts";
  * import assert from "node:assert/strict";
  *
+ * const fixtures = new URL("../tests/fixtures/", import.meta.url);
  * const tasks = new TaskModule<typeof import("../tests/fixtures/tasks.ts")>(
- *   new URL("../tests/fixtures/tasks.ts", import.meta.url),
+ *   new URL("tasks.ts", fixtures),
  * );
- * await using pool = new Pool({ workers: 2 });
+ * await using pool = new Pool({ workers: 2, permissions: { read: [fixtures] } });
  * assert.deepEqual(await pool.map(tasks.task("fib"), [10, 20]), [55, 6765]);
  * ```
  */

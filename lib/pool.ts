@@ -56,7 +56,28 @@ export interface PoolOptions {
   readonly idleTimeout?: number;
   /** When given, every chunk's worker, items and start and end times are recorded in it. */
   readonly recorder?: Recorder;
+  /**
+   * What the workers, and so the tasks, may reach. `"none"` gives them no
+   * file, network, environment, subprocess, FFI or system access even when
+   * the program holds it; an object grants each kind as Deno's
+   * `--allow-*` flags do (`{ read: ["./data"], net: ["127.0.0.1"] }`);
+   * `"inherit"` gives them the program's own permissions.
+   *
+   * Anything but `"inherit"` uses Deno's `deno.permissions` worker option,
+   * which needs the `worker-options` unstable feature
+   * (`"unstable": ["worker-options"]` in `deno.json`, or
+   * `--unstable-worker-options`). Without it Deno ends the program when the
+   * first worker starts, and offers no way to ask beforehand.
+   *
+   * @default {"none"}
+   */
+  readonly permissions?: WorkerPermissions;
 }
+
+/**
+ * Permissions for a pool's workers: see {@linkcode PoolOptions.permissions}.
+ */
+export type WorkerPermissions = "none" | "inherit" | Deno.PermissionOptionsObject;
 
 /** Options for `map`, `starmap` and `mapSettled`. */
 export interface MapOptions {
@@ -134,7 +155,8 @@ export class Pool {
    * @throws {RangeError} An option is out of range: `workers`,
    * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
    * negative or not a number.
-   * @throws {TypeError} `initializer` is not a function or a module task.
+   * @throws {TypeError} `initializer` is not a function or a module task;
+   * `permissions` is not `"none"`, `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
     const workers = options.workers ?? navigator.hardwareConcurrency;
@@ -162,7 +184,7 @@ export class Pool {
       maxTasksPerChild,
       maxCrashes,
       idleTimeout,
-      permissions: undefined,
+      permissions: workerPermissions(options.permissions),
       recorder: options.recorder,
     });
   }
@@ -573,4 +595,18 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value !== null && typeof value === "object") return "an object";
   return String(value);
+}
+
+/** The `deno.permissions` worker option for `permissions`, or `undefined` to inherit. */
+function workerPermissions(value: unknown): Deno.PermissionOptions | undefined {
+  if (value === undefined || value === "none") return "none";
+  if (value === "inherit") return undefined;
+  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+    return value as Deno.PermissionOptionsObject;
+  }
+  throw new TypeError(
+    `Cannot use "permissions" as it must be "none", "inherit" or an object of grants: current value is ${
+      describe(value)
+    }`,
+  );
 }

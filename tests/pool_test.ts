@@ -9,6 +9,9 @@ import {
   WorkerInitError,
 } from "../lib/mod.ts";
 
+/** Module tasks live here; their workers are granted read access to it. */
+const fixtures = new URL("./fixtures/", import.meta.url);
+
 function square(n: number): number {
   return n * n;
 }
@@ -399,7 +402,7 @@ Deno.test("a module task runs an export by name", async () => {
   const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
     new URL("./fixtures/tasks.ts", import.meta.url),
   );
-  await using pool = new Pool({ workers: 2 });
+  await using pool = new Pool({ workers: 2, permissions: { read: [fixtures] } });
   assert.deepEqual(await pool.map(tasks.task("fib"), [1, 10, 20]), [1, 55, 6765]);
   assert.deepEqual(await pool.starmap(tasks.task("greet"), [["Hello", "Deno"]]), ["Hello, Deno"]);
   const notFunction = new TaskModule<Record<string, (n: number) => number>>(
@@ -537,7 +540,7 @@ Deno.test("TaskModule types reject a wrong export name or argument type at check
   const misspelled = () => tasks.task("fibb");
   // @ts-expect-error: "answer" is a number, not a function
   const notAFunction = () => tasks.task("answer");
-  await using pool = new Pool({ workers: 1 });
+  await using pool = new Pool({ workers: 1, permissions: { read: [fixtures] } });
   // @ts-expect-error: fib takes numbers, not strings
   const wrongItems = () => pool.map(tasks.task("fib"), ["x"]);
   const typed: Promise<number[]> = pool.map(tasks.task("fib"), [3]);
