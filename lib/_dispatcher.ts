@@ -420,7 +420,12 @@ export class Dispatcher implements Engine {
       if (call.finished) continue;
       const crashes = chunk.crashes + 1;
       if (crashes < this.#options.maxCrashes) {
-        requeue.push(this.#part(chunk, done, chunk.items.length, crashes));
+        // The item that was running is retried alone, so its crash count is its
+        // own; the items after it never ran and start again with a clean count.
+        requeue.push(this.#part(chunk, done, done + 1, crashes));
+        if (done + 1 < chunk.items.length) {
+          requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+        }
         continue;
       }
       const at = chunk.start + done;

@@ -465,6 +465,23 @@ Deno.test("a task that kills workers is tried maxCrashes times, then fails for g
   assert.equal(await pool.apply(() => "alive", []), "alive");
 });
 
+Deno.test("crashes are counted per item, not per chunk", async () => {
+  // Items 1 and 3 each kill their worker the first time they run, and share a
+  // chunk. With maxCrashes 2 each may crash once: both must succeed on retry.
+  const starts = new Int32Array(new SharedArrayBuffer(16));
+  await using pool = new Pool({ workers: 1, maxCrashes: 2 });
+  const results = await pool.map(
+    ([i, starts]: [number, Int32Array]) => {
+      if ((i === 1 || i === 3) && Atomics.add(starts, i, 1) === 0) self.close();
+      return i * 10;
+    },
+    [0, 1, 2, 3].map((i) => [i, starts] as [number, Int32Array]),
+    { chunkSize: 4 },
+  );
+  assert.deepEqual(results, [0, 10, 20, 30]);
+  assert.deepEqual([...starts], [0, 2, 0, 2]);
+});
+
 Deno.test("Pool.close() lets queued work finish and refuses new calls", async () => {
   const pool = new Pool({ workers: 2 });
   const pending = pool.map(
