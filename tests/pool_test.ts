@@ -238,67 +238,6 @@ Deno.test("TaskError for a non-Error throw keeps the thrown value as cause", asy
   assert.deepEqual(error.cause, { reason: "plain object" });
 });
 
-Deno.test("a function that uses a variable of its enclosing scope fails with the self-contained rule", async () => {
-  await using pool = new Pool({ workers: 1 });
-  const factor = 3;
-  const error = await pool.map((n: number) => n * factor, [1]).catch((e) => e);
-  assert.ok(error instanceof TaskError);
-  assert.ok(error.cause instanceof ReferenceError);
-  assert.match(error.message, /factor is not defined/);
-  assert.match(error.message, /must be self-contained/);
-});
-
-Deno.test("Pool.map() with an item that cannot be cloned fails with a TypeError naming its index", async () => {
-  await using pool = new Pool({ workers: 1 });
-  const items: unknown[] = [1, 2, () => 3, 4];
-  const error = await pool.map((x: unknown) => x, items).catch((e) => e);
-  assert.ok(error instanceof TypeError, String(error));
-  assert.match(error.message, /^Cannot send item 2 to a worker/);
-  const symbolError = await pool.map((x: unknown) => x, [Symbol("s")]).catch((e) => e);
-  assert.match(symbolError.message, /^Cannot send item 0 to a worker/);
-  const settled = await pool.mapSettled((x: unknown) => x, items);
-  assert.deepEqual(settled.map((s) => s.status), [
-    "fulfilled",
-    "fulfilled",
-    "rejected",
-    "fulfilled",
-  ]);
-});
-
-Deno.test("a task that returns a value that cannot be cloned fails with a TaskError saying so", async () => {
-  await using pool = new Pool({ workers: 1 });
-  const error = await pool.apply(() => ({ run() {} }), []).catch((e) => e);
-  assert.ok(error instanceof TaskError);
-  assert.match(error.message, /returned a value that cannot be sent back/);
-  assert.equal(await pool.apply(() => 1, []), 1);
-});
-
-Deno.test("new Pool() rejects a bad worker count with a RangeError naming option and value", () => {
-  for (const workers of [0, -1, 1.5, NaN, Infinity]) {
-    assert.throws(() => new Pool({ workers }), (error: unknown) => {
-      assert.ok(error instanceof RangeError);
-      assert.match(error.message, /"workers"/);
-      assert.ok(
-        error.message.includes(`current value is ${Object.is(workers, -0) ? "-0" : workers}`),
-      );
-      return true;
-    });
-  }
-  assert.throws(() => new Pool({ maxTasksPerChild: 0 }), RangeError);
-  assert.throws(() => new Pool({ maxCrashes: 0 }), RangeError);
-  assert.throws(() => new Pool({ idleTimeout: -1 }), RangeError);
-});
-
-Deno.test("Pool.map() rejects a non-function and a bad chunk size at the door", async () => {
-  await using pool = new Pool({ workers: 1 });
-  await assert.rejects(pool.map(42 as never, [1]), TypeError);
-  await assert.rejects(pool.map(square, 42 as never), TypeError);
-  for (const chunkSize of [0, -1, 1.5, NaN]) {
-    await assert.rejects(pool.map(square, [1], { chunkSize }), RangeError);
-  }
-  await assert.rejects(pool.map(Math.max as never, [1]), /native and bound functions/);
-});
-
 Deno.test("an aborted signal rejects with its reason and leaves the pool usable", async () => {
   await using pool = new Pool({ workers: 2 });
   const reason = new Error("stop");
