@@ -5,17 +5,39 @@
  * workers squares [1, 2, 3, 4, 5]. `square` is an ordinary function written
  * here; the pool ships its source to the workers, which run it in parallel.
  *
- *     deno run pool.ts [numbers...] [--workers N] [--range N] [--chunk-size N]
+ *     deno run pool.ts [numbers...] [--workers N] [--range N] [--chunk-size N] [--work N]
+ *                      [--timeline | --json] [--quiet]
  *
  * @module
  */
 
-import { integerFlag, type Io, parseFlags, runScript, UsageError } from "./lib/cli.ts";
-import { Pool } from "./lib/mod.ts";
+import {
+  chartStyle,
+  exclusiveFlags,
+  integerFlag,
+  type Io,
+  parseFlags,
+  runScript,
+  UsageError,
+} from "./lib/cli.ts";
+import { Pool, Recorder } from "./lib/mod.ts";
+import { ProgressBar } from "./lib/progress.ts";
+import { formatMs, renderTimeline } from "./lib/timeline.ts";
 
 /** Squares a number. Runs inside the workers. */
 export function square(number: number): number {
   return number * number;
+}
+
+/**
+ * Squares a number after `work` thousand operations of busy CPU work, to make
+ * a job long enough to watch. Runs inside the workers.
+ */
+export function squareAfterWork(number: number, work: number): number {
+  let state = number | 0;
+  for (let i = 0; i < work * 1000; i++) state = (Math.imul(state, 1103515245) + 12345) | 0;
+  // An int32 is never 0.5; the test keeps the loop from being optimised away.
+  return state === 0.5 ? NaN : number * number;
 }
 
 const HELP = `Parallelism: square numbers on a pool of Web Workers.
@@ -29,16 +51,25 @@ Options:
   --workers N      number of workers (default 3, as in the seed)
   --range N        square 1..N instead of the numbers given
   --chunk-size N   numbers sent to a worker at a time (default: n / (4 * workers))
+  --work N         busy work per number, in thousands of operations (default 0)
+  --timeline       after the run, chart when each worker was busy
+  --json           print the numbers, results and timings as one JSON document
+  --quiet          no progress bar (it shows only when stderr is a terminal)
   -h, --help       show this help
 
-Example:
+Examples:
   deno run pool.ts 7 8 9
-  deno run pool.ts --range 1000000 --workers 2`;
+  deno run pool.ts --range 1000000 --workers 2
+  deno run pool.ts --range 1000000 --work 20 --timeline`;
 
 const FLAGS = {
   workers: { type: "string" },
   range: { type: "string" },
   "chunk-size": { type: "string" },
+  work: { type: "string" },
+  timeline: { type: "boolean" },
+  json: { type: "boolean" },
+  quiet: { type: "boolean", short: "q" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -70,11 +101,13 @@ export async function main(args: string[], io: Io): Promise<number> {
     io.out(HELP);
     return 0;
   }
+  exclusiveFlags(values, "json", "timeline");
   const workers = integerFlag("workers", values.workers, 3, { min: 1, max: 256 });
   const range = integerFlag("range", values.range, 0, { min: 1, max: 100_000_000 });
   const chunkSize = values["chunk-size"] === undefined
     ? undefined
     : integerFlag("chunk-size", values["chunk-size"], 1, { min: 1 });
+  const work = integerFlag("work", values.work, 0, { min: 0, max: 1_000_000 });
   if (range > 0 && positionals.length > 0) {
     throw new UsageError("give either numbers or --range, not both");
   }
@@ -83,10 +116,48 @@ export async function main(args: string[], io: Io): Promise<number> {
     : positionals.length > 0
     ? parseNumbers(positionals)
     : [1, 2, 3, 4, 5];
-  await using pool = new Pool({ workers });
-  const squared = await pool.map(square, numbers, { chunkSize });
+
+  const recorder = values.timeline || values.json ? new Recorder() : undefined;
+  const bar = io.errIsTerminal && !values.quiet
+    ? new ProgressBar({ total: numbers.length, write: io.errRaw })
+    : undefined;
+  const options = { chunkSize, onProgress: bar && ((done: number) => bar.update(done)) };
+  const start = performance.now();
+  let squared: number[];
+  {
+    await using pool = new Pool({ workers, recorder });
+    squared = work === 0
+      ? await pool.map(square, numbers, options)
+      : await pool.starmap(squareAfterWork, numbers.map((n) => [n, work]), options);
+  }
+  const wallMs = performance.now() - start;
+  bar?.finish();
+
+  if (values.json) {
+    const wall = Math.round(wallMs * 1000) / 1000;
+    io.out(JSON.stringify({
+      script: "pool",
+      workers,
+      chunkSize: chunkSize ?? null,
+      work,
+      numbers,
+      squared,
+      wallMs: wall,
+      spans: recorder,
+    }));
+    return 0;
+  }
   io.out(`Original numbers: ${formatList(numbers)}`);
   io.out(`Squared numbers: ${formatList(squared)}`);
+  if (recorder) {
+    io.out("");
+    io.out(
+      `${numbers.length.toLocaleString("en-US")} numbers on ${workers} workers in ${
+        formatMs(wallMs)
+      }, pool start-up included:`,
+    );
+    io.out(renderTimeline(recorder.spans, { from: 0, style: chartStyle(io) }));
+  }
   return 0;
 }
 

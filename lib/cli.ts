@@ -46,6 +46,9 @@ export const processIo: Io = {
   },
 };
 
+/** A negative number, which parseArgs would take for a flag. */
+const NEGATIVE = /^-(\d|\.\d|Infinity$)/;
+
 /** The parsed flags and positionals of a command line. */
 export interface Parsed {
   readonly values: Record<string, string | boolean | undefined>;
@@ -72,18 +75,27 @@ export function parseFlags(
   allowPositionals = false,
 ): Parsed {
   // "--interval -5" is ambiguous to parseArgs; read it as "--interval=-5" so
-  // the value check can say what is wrong with it.
-  const joined: string[] = [];
+  // the value check can say what is wrong with it. A negative number standing
+  // alone is a positional ("pool.ts -3 4"): positionals go after "--", in order.
+  const flags: string[] = [];
+  const loose: string[] = [];
   for (let i = 0; i < args.length; i++) {
-    const name = args[i].startsWith("--") ? args[i].slice(2) : "";
+    const arg = args[i];
     const next = args[i + 1];
-    if (options[name]?.type === "string" && next !== undefined && /^-\d/.test(next)) {
-      joined.push(`${args[i]}=${next}`);
+    const takesValue = arg.startsWith("--") && options[arg.slice(2)]?.type === "string";
+    if (arg === "--") {
+      loose.push(...args.slice(i + 1));
+      break;
+    } else if (takesValue && next !== undefined && (NEGATIVE.test(next) || !next.startsWith("-"))) {
+      flags.push(`${arg}=${next}`);
       i++;
+    } else if (arg.startsWith("-") && !(allowPositionals && NEGATIVE.test(arg))) {
+      flags.push(arg);
     } else {
-      joined.push(args[i]);
+      loose.push(arg);
     }
   }
+  const joined = loose.length > 0 ? [...flags, "--", ...loose] : flags;
   try {
     const { values, positionals } = parseArgs({
       args: joined,
@@ -144,9 +156,36 @@ export async function runScript(
     return await main(args, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      io.err(`error: ${error.message} (see --help)`);
+      io.err(`error: ${oneLine(error.message)} (see --help)`);
       return 2;
     }
     throw error;
+  }
+}
+
+/** `text` with control characters (a newline in an argument) escaped, so it prints as one line. */
+function oneLine(text: string): string {
+  let line = "";
+  for (const char of text) {
+    const code = char.charCodeAt(0);
+    line += code < 0x20 || code === 0x7f ? JSON.stringify(char).slice(1, -1) : char;
+  }
+  return line;
+}
+
+/** How a timeline should be drawn on `io`'s standard output. */
+export function chartStyle(io: Io): "ascii" | "color" {
+  return io.outIsTerminal ? "color" : "ascii";
+}
+
+/**
+ * Refuses flags that cannot be given together.
+ *
+ * @throws {UsageError} More than one of `flags` is set in `values`.
+ */
+export function exclusiveFlags(values: Parsed["values"], ...flags: string[]): void {
+  const given = flags.filter((flag) => values[flag] !== undefined && values[flag] !== false);
+  if (given.length > 1) {
+    throw new UsageError(`give ${given.map((flag) => `--${flag}`).join(" or ")}, not both`);
   }
 }

@@ -60,6 +60,12 @@ export class Recorder {
     this.#spans.push({ row, start: start - this.origin, end: end - this.origin, label, kind });
   }
 
+  /** The spans with times rounded to the microsecond, for `JSON.stringify`. */
+  toJSON(): Span[] {
+    const round = (ms: number) => Math.round(ms * 1000) / 1000;
+    return this.#spans.map((span) => ({ ...span, start: round(span.start), end: round(span.end) }));
+  }
+
   /** Records a chunk of `count` items from `firstIndex` that ran on worker `workerId`. */
   chunk(workerId: number, firstIndex: number, count: number, start: number, end: number): void {
     const label = count === 1 ? `${firstIndex}` : `${firstIndex}..${firstIndex + count - 1}`;

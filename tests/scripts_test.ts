@@ -80,6 +80,11 @@ Deno.test("bad input gets one line on stderr and exit code 2", async (t) => {
     [threadsMain, ["--threads", "1.5"], /^error: --threads must be/],
     [threadsMain, ["--count"], /^error: Option '--count <value>' argument missing/],
     [threadsMain, ["extra"], /^error: Unexpected argument 'extra'/],
+    [threadsMain, ["--json", "--timeline"], /^error: give --json or --timeline, not both/],
+    [threadsMain, ["--cpu", "--interval", "5"], /^error: give --cpu or --interval, not both/],
+    [threadsMain, ["--cpu", "--work", "0"], /^error: --work must be an integer from 1/],
+    [poolMain, ["--timeline", "--json"], /^error: give --json or --timeline, not both/],
+    [poolMain, ["--work", "-1"], /^error: --work must be an integer from 0/],
   ];
   for (const [main, args, expected] of cases) {
     await t.step(args.join(" "), async () => {
@@ -90,6 +95,97 @@ Deno.test("bad input gets one line on stderr and exit code 2", async (t) => {
       assert.match(io.stderr[0], expected);
     });
   }
+});
+
+Deno.test("threads.ts --timeline charts each task waiting between its steps", async () => {
+  const io = captureIo();
+  assert.equal(
+    await runScript(threadsMain, ["--interval", "30", "--count", "3", "--timeline"], io),
+    0,
+  );
+  const chart = io.stdout.slice(io.stdout.indexOf("") + 1);
+  assert.deepEqual(chart.slice(0, 3).map((line) => line.slice(0, 10)), [
+    "Thread-1 |",
+    "Thread-2 |",
+    "Thread-3 |",
+  ]);
+  for (const row of chart.slice(0, 3)) {
+    // Three steps, each a mark, with waiting in between.
+    assert.match(row, /^Thread-\d \|#+\.+#+\.+#+\.+ *\| +\d+%$/);
+  }
+  assert.ok(chart.every((line) => line.length <= 80));
+  assert.match(chart.at(-1) ?? "", /# running/);
+});
+
+Deno.test("threads.ts --json prints one document with the lines and the spans", async () => {
+  const io = captureIo();
+  assert.equal(await runScript(threadsMain, ["--interval", "1", "--count", "2", "--json"], io), 0);
+  assert.equal(io.stdout.length, 1);
+  const doc = JSON.parse(io.stdout[0]);
+  assert.equal(doc.lines.length, 7);
+  assert.equal(doc.lines[6], "All threads have finished.");
+  assert.equal(doc.spans.filter((span: { kind: string }) => span.kind === "run").length, 6);
+  assert.ok(doc.spans.every((span: { start: number; end: number }) => span.end >= span.start));
+});
+
+Deno.test("threads.ts --cpu: async tasks take turns, workers overlap, same checksums", async () => {
+  const io = captureIo();
+  const args = ["--cpu", "--threads", "2", "--count", "3", "--work", "2", "--json"];
+  assert.equal(await runScript(threadsMain, args, io), 0);
+  const doc = JSON.parse(io.stdout[0]);
+  assert.equal(doc.checksums.length, 2);
+  assert.ok(doc.eventLoopMs > 0 && doc.workersMs > 0 && doc.speedup > 0);
+  type S = { row: string; start: number; end: number; kind: string };
+  const overlaps = (a: S, b: S) => a.start < b.end && b.start < a.end;
+  const steps: S[] = doc.spans.eventLoop.filter((span: S) => span.kind === "run");
+  assert.equal(steps.length, 6);
+  // On one event loop no two steps ever run at the same time.
+  for (const a of steps) {
+    for (const b of steps) if (a !== b) assert.ok(!overlaps(a, b), JSON.stringify([a, b]));
+  }
+  // In workers the two tasks run at once.
+  const [first, second] = doc.spans.workers as S[];
+  assert.notEqual(first.row, second.row);
+  assert.ok(overlaps(first, second), JSON.stringify([first, second]));
+
+  const human = captureIo();
+  assert.equal(await runScript(threadsMain, args.slice(0, -1).concat("--timeline"), human), 0);
+  assert.match(human.stdout[0], /^CPU-bound work: 2 tasks × 3 steps of 2M operations, \d+ cores$/);
+  assert.match(human.stdout[3], /^ {2}speedup: \d+\.\d\d×$/);
+  assert.ok(human.stdout.includes("Async tasks on one event loop:"));
+  assert.ok(human.stdout.some((line) => line.startsWith("worker 2 |")));
+});
+
+Deno.test("pool.ts --timeline charts the workers; --json is one parseable document", async () => {
+  let io = captureIo();
+  assert.equal(await runScript(poolMain, ["--range", "40", "--workers", "2", "--timeline"], io), 0);
+  assert.match(io.stdout[3], /^40 numbers on 2 workers in .* pool start-up included:$/);
+  assert.ok(io.stdout[4].startsWith("worker 1 |") && io.stdout[5].startsWith("worker 2 |"));
+  io = captureIo();
+  assert.equal(await runScript(poolMain, ["--json", "--work", "1", "3", "-0", "2.5"], io), 0);
+  assert.equal(io.stdout.length, 1);
+  const doc = JSON.parse(io.stdout[0]);
+  assert.deepEqual(doc.numbers, [3, 0, 2.5]);
+  assert.deepEqual(doc.squared, [9, 0, 6.25]);
+  assert.equal(doc.work, 1);
+  assert.equal(doc.spans.length >= 1, true);
+});
+
+Deno.test("pool.ts shows a progress bar on a terminal's stderr, and --quiet hides it", async () => {
+  const io = { ...captureIo(), errIsTerminal: true };
+  assert.equal(await runScript(poolMain, ["--range", "5000", "--workers", "2"], io), 0);
+  const frames = io.stderr;
+  assert.ok(frames.length >= 2, JSON.stringify(frames));
+  assert.match(frames.at(-2) ?? "", /^\r\[#+\] 100% {2}5,000\/5,000 /);
+  assert.equal(frames.at(-1), "\r\x1b[2K");
+  assert.equal(io.stdout[1].startsWith("Squared numbers: [1, 4, 9"), true);
+  const quiet = { ...captureIo(), errIsTerminal: true };
+  assert.equal(await runScript(poolMain, ["--range", "5000", "--quiet"], quiet), 0);
+  assert.deepEqual(quiet.stderr, []);
+  // Not a terminal: no bar either.
+  const piped = captureIo();
+  assert.equal(await runScript(poolMain, ["--range", "5000"], piped), 0);
+  assert.deepEqual(piped.stderr, []);
 });
 
 Deno.test("deno run pool.ts and threads.ts work with no permission flag", async () => {
