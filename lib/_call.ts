@@ -244,6 +244,8 @@ export interface StreamOptions extends CallOptions {
 export class StreamCall extends Call {
   #ordered: boolean;
   #maxInFlight: number;
+  /** A full window is refilled once this few items are left in flight. */
+  #lowWater: number;
   /** Items pulled from the input so far. */
   #pulled = 0;
   /** Items handed to the consumer so far. */
@@ -267,6 +269,8 @@ export class StreamCall extends Call {
     super(engine, options);
     this.#ordered = options.ordered;
     this.#maxInFlight = options.maxInFlight;
+    const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
+    this.#lowWater = Math.max(0, options.maxInFlight - refill);
     this.#source = Symbol.asyncIterator in source
       ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
       : (source as Iterable<unknown>)[Symbol.iterator]();
@@ -347,8 +351,12 @@ export class StreamCall extends Call {
       if (outcome !== undefined) {
         if (this.#ordered) this.#pending.delete(this.#consumed);
         this.#consumed++;
-        this.#wakeFeeder?.();
-        this.#wakeFeeder = null;
+        // Refill in chunks, not an item at a time: wake the feeder once the
+        // window has drained to its low-water mark.
+        if (this.#wakeFeeder !== null && this.#pulled - this.#consumed <= this.#lowWater) {
+          this.#wakeFeeder();
+          this.#wakeFeeder = null;
+        }
         if (!outcome.ok) {
           this.fail(outcome.error);
           throw outcome.error;

@@ -79,6 +79,9 @@ export interface PoolOptions {
  */
 export type WorkerPermissions = "none" | "inherit" | Deno.PermissionOptionsObject;
 
+/** Items `imap` keeps in flight by default, at the least: about a round trip's worth of tiny tasks. */
+const MIN_IN_FLIGHT = 256;
+
 /** Options for `map`, `starmap` and `mapSettled`. */
 export interface MapOptions {
   /**
@@ -103,7 +106,10 @@ export interface IMapOptions {
   readonly signal?: AbortSignal;
   /**
    * Most items taken from the input and not yet handed to the consumer.
-   * @default {4 * workers * chunkSize}
+   * Enough to cover a worker's round trip: fewer leaves the workers waiting
+   * for input. Lower it when items are large.
+   *
+   * @default {Math.max(256, 4 * workers * chunkSize)}
    */
   readonly maxInFlight?: number;
   /** Called as items finish, with the count finished so far. */
@@ -480,7 +486,8 @@ export class Pool {
     const spec = this.#specOf(fn);
     const chunkSize = options.chunkSize ?? 1;
     positiveInteger("chunkSize", chunkSize);
-    const maxInFlight = options.maxInFlight ?? 4 * this.#workers * chunkSize;
+    const maxInFlight = options.maxInFlight ??
+      Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
     positiveInteger("maxInFlight", maxInFlight);
     if (
       items === null || typeof items !== "object" && typeof items !== "function" ||
