@@ -3,14 +3,18 @@
  * alternating, for several rounds, and reports medians and ratios from the
  * same run. Figures are also written to bench/results/latest.json.
  *
- *     deno task bench [--rounds N]
+ *     deno task bench [--rounds N] [--only NAME]
+ *
+ * Python's `multiprocessing.Pool` runs the same workloads when `python3` is
+ * on the PATH; each of its rounds is a fresh `python3` process that reports
+ * the time of the measured part only.
  *
  * @module
  */
 
 import { parseArgs } from "node:util";
-import { Pool } from "../lib/mod.ts";
-import { FloorPool } from "./floor_pool.ts";
+import { Pool, Recorder } from "../lib/mod.ts";
+import { FloorPool, PackedFloor } from "./floor_pool.ts";
 
 interface Row {
   readonly comparison: string;
@@ -20,7 +24,10 @@ interface Row {
   readonly perUnit: number;
 }
 
-const { values } = parseArgs({ args: Deno.args, options: { rounds: { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { rounds: { type: "string" }, only: { type: "string" } },
+});
 const ROUNDS = Number(values.rounds ?? 5);
 
 function median(xs: number[]): number {
@@ -29,7 +36,11 @@ function median(xs: number[]): number {
   return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
-/** Runs each contender once per round, in turn, and returns the median time of each. */
+/**
+ * Runs each contender once per round, in turn, and returns the median time of
+ * each. A contender that resolves with a number reports its own time in ms
+ * (a subprocess timing only its measured part); otherwise its wall time counts.
+ */
 async function compare(
   contenders: Record<string, () => Promise<unknown>>,
 ): Promise<Map<string, number>> {
@@ -37,16 +48,46 @@ async function compare(
   for (let round = 0; round < ROUNDS; round++) {
     for (const [name, run] of Object.entries(contenders)) {
       const started = performance.now();
-      await run();
-      times.get(name)?.push(performance.now() - started);
+      const reported = await run();
+      const wall = performance.now() - started;
+      times.get(name)?.push(typeof reported === "number" ? reported : wall);
     }
   }
   return new Map([...times].map(([name, xs]) => [name, median(xs)]));
 }
 
+const python = await hasPython();
+const notes: string[] = [];
+if (!python) notes.push("python3 not found: Python's multiprocessing.Pool rows are skipped");
+
+async function hasPython(): Promise<boolean> {
+  try {
+    const { success } = await new Deno.Command("python3", { args: ["--version"], stdout: "null" })
+      .output();
+    return success;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs one workload of bench/python_pool.py and returns the time it reports. */
+async function pythonPool(workload: string): Promise<number> {
+  const script = new URL("./python_pool.py", import.meta.url).pathname;
+  const output = await new Deno.Command("python3", { args: [script, workload] }).output();
+  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  return JSON.parse(new TextDecoder().decode(output.stdout)).ms;
+}
+
+/** The Python contender, or nothing when python3 is missing. */
+function withPython(name: string, workload: string): Record<string, () => Promise<unknown>> {
+  return python ? { [name]: () => pythonPool(workload) } : {};
+}
+
 function fib(n: number): number {
   return n < 2 ? n : fib(n - 1) + fib(n - 2);
 }
+
+const square = (x: number) => x * x;
 
 const rows: Row[] = [];
 function report(comparison: string, medians: Map<string, number>, unit: string, units: number) {
@@ -55,72 +96,172 @@ function report(comparison: string, medians: Map<string, number>, unit: string, 
   }
 }
 
-// 1. Per-task overhead: 100,000 tiny tasks queued at once, one apply each.
-{
-  const N = 100_000;
-  const items = Array.from({ length: N }, (_, i) => i);
-  const floor = new FloorPool(2);
-  const pool = new Pool({ workers: 2, idleTimeout: Infinity });
-  const square = (x: number) => x * x;
-  await floor.square(1);
-  await pool.apply(square, [1]);
-  const medians = await compare({
-    "hand-written floor pool": () => Promise.all(items.map((x) => floor.square(x))),
-    "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
-  });
-  report("100,000 queued tiny tasks", medians, "µs/task", N);
-  floor.close();
-  await pool.terminate();
-}
+const sections: Record<string, () => Promise<void>> = {
+  // Per-task overhead: 100,000 tiny tasks queued at once, one call each.
+  async tasks() {
+    const N = 100_000;
+    const items = Array.from({ length: N }, (_, i) => i);
+    const floor = new FloorPool(2);
+    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    const recorded = new Pool({ workers: 2, idleTimeout: Infinity, recorder: new Recorder() });
+    await floor.square(1);
+    await pool.apply(square, [1]);
+    await recorded.apply(square, [1]);
+    const medians = await compare({
+      "hand-written floor pool": () => Promise.all(items.map((x) => floor.square(x))),
+      "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
+      "Pool.apply, recording on": () => Promise.all(items.map((x) => recorded.apply(square, [x]))),
+      ...withPython("Python Pool.apply_async", "tasks"),
+    });
+    report("100,000 queued tiny tasks", medians, "µs/task", N);
+    floor.close();
+    await pool.terminate();
+    await recorded.terminate();
+  },
 
-// 2. Tiny-item map: 1e6 squares with the default chunk size.
-{
-  const N = 1_000_000;
-  const items = Array.from({ length: N }, (_, i) => i);
-  const pool = new Pool({ workers: 2, idleTimeout: Infinity });
-  const square = (x: number) => x * x;
-  await pool.map(square, [1]);
-  const medians = await compare({
-    "sequential for loop": () => {
-      const out = new Array(N);
-      for (let i = 0; i < N; i++) out[i] = square(items[i]);
-      return Promise.resolve(out);
-    },
-    "Pool.map (2 workers)": () => pool.map(square, items),
-  });
-  report("map(square, 1e6 numbers)", medians, "ns/item", N / 1000);
-  await pool.terminate();
-}
+  // Latency: one awaited call at a time.
+  async latency() {
+    const N = 2000;
+    const floor = new FloorPool(2);
+    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    await floor.square(1);
+    await pool.apply(square, [1]);
+    const medians = await compare({
+      "raw postMessage round trip": async () => {
+        for (let i = 0; i < N; i++) await floor.square(i);
+      },
+      "Pool.apply, awaited": async () => {
+        for (let i = 0; i < N; i++) await pool.apply(square, [i]);
+      },
+      // Python's figure is its own median of single calls, not a loop of N.
+      ...(python ? { "Python Pool.apply": async () => (await pythonPool("latency")) * N } : {}),
+    });
+    report("one awaited call", medians, "µs/call", N);
+    floor.close();
+    await pool.terminate();
+  },
 
-// 3. CPU-bound: 64 items of fib(27), 1 worker against 2, pool start-up included.
-{
-  const items = Array.from({ length: 64 }, () => 27);
-  const medians = await compare({
-    "sequential for loop": () => Promise.resolve(items.map(fib)),
-    "Pool, 1 worker": async () => {
-      await using pool = new Pool({ workers: 1 });
-      await pool.map(fib, items);
-    },
-    "Pool, 2 workers": async () => {
-      await using pool = new Pool({ workers: 2 });
-      await pool.map(fib, items);
-    },
-  });
-  report("64 x fib(27), start-up included", medians, "ms/job", 1000);
+  // Tiny-item map: squares with the default chunk size.
+  async map() {
+    for (const [N, workload] of [[100_000, "map100k"], [1_000_000, "map1m"]] as const) {
+      const items = Array.from({ length: N }, (_, i) => i);
+      const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+      const packed = new PackedFloor(2);
+      await pool.map(square, [1]);
+      await packed.squares([1], 1);
+      const medians = await compare({
+        "sequential for loop": () => {
+          const out = new Array(N);
+          for (let i = 0; i < N; i++) out[i] = square(items[i]);
+          return Promise.resolve(out);
+        },
+        "Pool.map (2 workers)": () => pool.map(square, items),
+        "hand-written Float64Array transfer": () => packed.squares(items, Math.ceil(N / 8)),
+        ...withPython("Python Pool.map", workload),
+      });
+      report(`map(square, ${N === 1e5 ? "1e5" : "1e6"} numbers)`, medians, "ns/item", N / 1000);
+      await pool.terminate();
+      packed.close();
+    }
+  },
+
+  // How the chunk size moves the time of map(square, 1e6 numbers).
+  async chunks() {
+    const N = 1_000_000;
+    const items = Array.from({ length: N }, (_, i) => i);
+    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    await pool.map(square, [1]);
+    const sizes = [100, 1_000, 10_000, 31_250, 125_000, 500_000];
+    const medians = await compare(Object.fromEntries(
+      sizes.map((chunkSize) => [
+        `chunkSize ${chunkSize.toLocaleString("en-US")}${
+          chunkSize === Math.ceil(N / 8) ? " (default)" : ""
+        }`,
+        () => pool.map(square, items, { chunkSize }),
+      ]),
+    ));
+    report("map(square, 1e6) by chunk size", medians, "ns/item", N / 1000);
+    await pool.terminate();
+  },
+
+  // CPU-bound: 64 items of fib(31), about 15 ms each.
+  async cpu() {
+    const items = Array.from({ length: 64 }, () => 31);
+    const warm1 = new Pool({ workers: 1, idleTimeout: Infinity });
+    const warm2 = new Pool({ workers: 2, idleTimeout: Infinity });
+    await warm1.map(fib, [20]);
+    await warm2.map(fib, [20, 20], { chunkSize: 1 });
+    const medians = await compare({
+      "sequential for loop": () => Promise.resolve(items.map(fib)),
+      "Pool, 1 worker, start-up included": async () => {
+        await using pool = new Pool({ workers: 1 });
+        await pool.map(fib, items, { chunkSize: 1 });
+      },
+      "Pool, 2 workers, start-up included": async () => {
+        await using pool = new Pool({ workers: 2 });
+        await pool.map(fib, items, { chunkSize: 1 });
+      },
+      "Pool, 1 worker, started": () => warm1.map(fib, items, { chunkSize: 1 }),
+      "Pool, 2 workers, started": () => warm2.map(fib, items, { chunkSize: 1 }),
+    });
+    report("64 x fib(31), about 1 s of work", medians, "ms/job", 1000);
+    await warm1.terminate();
+    await warm2.terminate();
+  },
+
+  // Start-up: three workers started and a result back from each.
+  async startup() {
+    const medians = await compare({
+      "3 hand-started workers": async () => {
+        const floor = new FloorPool(3);
+        await Promise.all([1, 2, 3].map((x) => floor.square(x)));
+        floor.close();
+      },
+      "new Pool({ workers: 3 })": async () => {
+        await using pool = new Pool({ workers: 3 });
+        await pool.map(square, [1, 2, 3], { chunkSize: 1 });
+      },
+      'new Pool({ workers: 3, permissions: "inherit" })': async () => {
+        await using pool = new Pool({ workers: 3, permissions: "inherit" });
+        await pool.map(square, [1, 2, 3], { chunkSize: 1 });
+      },
+    });
+    report("start 3 workers, a result from each", medians, "ms", 1000);
+  },
+
+  // The whole seed program as a process: `deno run pool.ts` against Python's.
+  async process() {
+    const run = async (command: string, args: string[]) => {
+      const output = await new Deno.Command(command, { args, stdout: "null" }).output();
+      if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+    };
+    const poolTs = new URL("../pool.ts", import.meta.url).pathname;
+    const script = new URL("./python_pool.py", import.meta.url).pathname;
+    const medians = await compare({
+      "deno run pool.ts": () => run("deno", ["run", poolTs]),
+      ...(python ? { "python3 seed program": () => run("python3", [script, "seed"]) } : {}),
+    });
+    report("whole process, the seed's pool demo", medians, "ms", 1000);
+  },
+};
+
+for (const [name, section] of Object.entries(sections)) {
+  if (values.only === undefined || values.only === name) await section();
 }
 
 const byComparison = Map.groupBy(rows, (row) => row.comparison);
 console.log(
   `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${ROUNDS} rounds, medians\n`,
 );
+for (const note of notes) console.log(`note: ${note}\n`);
 for (const [comparison, group] of byComparison) {
   console.log(comparison);
   const base = group[0].medianMs;
   for (const row of group) {
     const ratio = base / row.medianMs;
     console.log(
-      `  ${row.contender.padEnd(26)} ${row.perUnit.toFixed(2).padStart(10)} ${row.unit.padEnd(8)}` +
-        `  ${ratio.toFixed(2)}x vs ${group[0].contender}`,
+      `  ${row.contender.padEnd(48)} ${row.perUnit.toFixed(2).padStart(10)} ${row.unit.padEnd(8)}` +
+        `  ${ratio.toFixed(2)}x vs first`,
     );
   }
 }
@@ -128,7 +269,7 @@ await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
 await Deno.writeTextFile(
   new URL("./results/latest.json", import.meta.url),
   JSON.stringify(
-    { deno: Deno.version.deno, cores: navigator.hardwareConcurrency, rounds: ROUNDS, rows },
+    { deno: Deno.version.deno, cores: navigator.hardwareConcurrency, rounds: ROUNDS, notes, rows },
     null,
     2,
   ) + "\n",
