@@ -17,6 +17,7 @@ import {
   integerFlag,
   type Io,
   parseFlags,
+  roundMs,
   runScript,
   UsageError,
 } from "./lib/cli.ts";
@@ -134,7 +135,6 @@ export async function main(args: string[], io: Io): Promise<number> {
   bar?.finish();
 
   if (values.json) {
-    const wall = Math.round(wallMs * 1000) / 1000;
     io.out(JSON.stringify({
       script: "pool",
       workers,
@@ -142,7 +142,7 @@ export async function main(args: string[], io: Io): Promise<number> {
       work,
       numbers,
       squared,
-      wallMs: wall,
+      wallMs: roundMs(wallMs),
       spans: recorder,
     }));
     return 0;

@@ -20,7 +20,9 @@ import {
   integerFlag,
   type Io,
   parseFlags,
+  roundMs,
   runScript,
+  UsageError,
 } from "./lib/cli.ts";
 import { cpuTask, takeTurns } from "./lib/cpu_bound.ts";
 import { countConcurrently } from "./lib/interleave.ts";
@@ -83,8 +85,7 @@ export async function main(args: string[], io: Io): Promise<number> {
     );
     return 0;
   }
-  exclusiveFlags(values, "work", "interval");
-  if (values.work !== undefined) integerFlag("work", values.work, 0, { min: 1, max: 10_000 });
+  if (values.work !== undefined) throw new UsageError("--work is for --cpu runs only");
   const interval = integerFlag("interval", values.interval, 1000, { min: 0, max: 3_600_000 });
   const recorder = values.timeline || values.json ? new Recorder() : undefined;
   const lines: string[] = [];
@@ -152,9 +153,9 @@ async function cpuLesson(options: LessonOptions, io: Io): Promise<void> {
       steps,
       work,
       checksums: loopSums,
-      eventLoopMs: round(loopMs),
-      workersMs: round(workersMs),
-      speedup: round(speedup),
+      eventLoopMs: roundMs(loopMs),
+      workersMs: roundMs(workersMs),
+      speedup: roundMs(speedup),
       spans: { eventLoop: onLoop, workers: onWorkers },
     }));
     return;
@@ -177,10 +178,6 @@ async function cpuLesson(options: LessonOptions, io: Io): Promise<void> {
     io.out(`Web Workers (one row per worker):`);
     io.out(renderTimeline(onWorkers.spans, { from: 0, duration, style }));
   }
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 1000) / 1000;
 }
 
 if (import.meta.main) Deno.exitCode = await runScript(main, Deno.args);

@@ -189,3 +189,8 @@ export function exclusiveFlags(values: Parsed["values"], ...flags: string[]): vo
     throw new UsageError(`give ${given.map((flag) => `--${flag}`).join(" or ")}, not both`);
   }
 }
+
+/** A time (or ratio) rounded to three decimals, for JSON output: microseconds for ms. */
+export function roundMs(value: number): number {
+  return Math.round(value * 1000) / 1000;
+}

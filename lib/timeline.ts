@@ -37,12 +37,28 @@ export interface TimelineOptions {
 /** What a column of a row shows. */
 type Cell = "run" | "wait" | "idle";
 
-const GLYPHS: Record<"ascii" | "color", Record<Cell | "bar" | "axis" | "tick", string>> = {
-  ascii: { run: "#", wait: ".", idle: " ", bar: "|", axis: "-", tick: "+" },
+interface Glyphs {
+  readonly cell: Record<Cell, string>;
+  /** ANSI colour of each cell kind; empty for plain text. */
+  readonly color: Record<Cell, string>;
+  readonly bar: string;
+  readonly axis: string;
+  readonly tick: string;
+}
+
+const NO_COLOR: Record<Cell, string> = { run: "", wait: "", idle: "" };
+
+const GLYPHS: Record<"ascii" | "color", Glyphs> = {
+  ascii: {
+    cell: { run: "#", wait: ".", idle: " " },
+    color: NO_COLOR,
+    bar: "|",
+    axis: "-",
+    tick: "+",
+  },
   color: {
-    run: "\x1b[32m█\x1b[0m",
-    wait: "\x1b[33m░\x1b[0m",
-    idle: " ",
+    cell: { run: "█", wait: "░", idle: " " },
+    color: { run: "\x1b[32m", wait: "\x1b[33m", idle: "" },
     bar: "│",
     axis: "─",
     tick: "┼",
@@ -97,7 +113,9 @@ export function renderTimeline(spans: readonly Span[], options: TimelineOptions 
   lines.push(axisLine(labelWidth, columns, glyph.axis, glyph.tick));
   lines.push(axisLabels(labelWidth, columns, to - from));
   lines.push(
-    `${" ".repeat(labelWidth + 2)}${glyph.run} running   ${glyph.wait} waiting   ` +
+    `${" ".repeat(labelWidth + 2)}${paint("run", 1, glyph)} running   ${
+      paint("wait", 1, glyph)
+    } waiting   ` +
       `(blank) idle   % = share of time running`,
   );
   return lines.join("\n");
@@ -118,18 +136,19 @@ function rowCells(spans: readonly Span[], from: number, step: number, columns: n
   return cells;
 }
 
+/** `count` cells of one kind, coloured once for the whole stretch. */
+function paint(kind: Cell, count: number, glyph: Glyphs): string {
+  const text = glyph.cell[kind].repeat(count);
+  return glyph.color[kind] === "" ? text : glyph.color[kind] + text + RESET;
+}
+
 /** The cells as text, one escape sequence per stretch of equal cells. */
-function draw(cells: readonly Cell[], glyph: Record<Cell, string>): string {
+function draw(cells: readonly Cell[], glyph: Glyphs): string {
   let text = "";
   for (let i = 0; i < cells.length;) {
     let j = i;
     while (j < cells.length && cells[j] === cells[i]) j++;
-    const one = glyph[cells[i]];
-    // A coloured glyph is colour + char + reset: repeat the char, not the codes.
-    const reset = one.lastIndexOf(RESET);
-    text += reset > 0
-      ? one.slice(0, reset - 1) + one[reset - 1].repeat(j - i) + RESET
-      : one.repeat(j - i);
+    text += paint(cells[i], j - i, glyph);
     i = j;
   }
   return text;
