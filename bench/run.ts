@@ -90,9 +90,17 @@ function fib(n: number): number {
 const square = (x: number) => x * x;
 
 const rows: Row[] = [];
+/** Keeps a comparison's medians and prints them at once, the first contender as the base. */
 function report(comparison: string, medians: Map<string, number>, unit: string, units: number) {
+  console.log(comparison);
+  const base = medians.values().next().value ?? 1;
   for (const [contender, ms] of medians) {
-    rows.push({ comparison, contender, medianMs: ms, unit, perUnit: (ms * 1000) / units });
+    const row = { comparison, contender, medianMs: ms, unit, perUnit: (ms * 1000) / units };
+    rows.push(row);
+    console.log(
+      `  ${contender.padEnd(48)} ${row.perUnit.toFixed(2).padStart(10)} ${unit.padEnd(8)}` +
+        `  ${(base / ms).toFixed(2)}x vs first`,
+    );
   }
 }
 
@@ -209,6 +217,49 @@ const sections: Record<string, () => Promise<void>> = {
     await warm2.terminate();
   },
 
+  // How the pool scales with its worker count, up to the machine's cores.
+  async scaling() {
+    const cores = navigator.hardwareConcurrency;
+    const counts = [1, 2, 4, 8, 16, 32, 64].filter((n) => n < cores);
+    counts.push(cores);
+    const label = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
+    const started = counts.map((workers) => new Pool({ workers, idleTimeout: Infinity }));
+    for (const pool of started) {
+      await pool.map(fib, Array.from({ length: pool.workers }, () => 25), { chunkSize: 1 });
+    }
+
+    // CPU-bound: a fixed job of 128 x fib(31), about 15 ms an item.
+    const job = Array.from({ length: 128 }, () => 31);
+    const cpu: Record<string, () => Promise<unknown>> = {};
+    counts.forEach((workers, i) => {
+      cpu[`${label(workers)}, started`] = () => started[i].map(fib, job, { chunkSize: 1 });
+    });
+    report("128 x fib(31) by worker count", await compare(cpu), "ms/job", 1000);
+    const cold: Record<string, () => Promise<unknown>> = {};
+    for (const workers of counts) {
+      cold[`${label(workers)}, start-up included`] = async () => {
+        await using pool = new Pool({ workers });
+        await pool.map(fib, job, { chunkSize: 1 });
+      };
+    }
+    report("128 x fib(31) by worker count, start-up included", await compare(cold), "ms/job", 1000);
+
+    // Message-bound work: 100,000 queued tiny tasks, and map(square, 1e6).
+    const tasks = Array.from({ length: 100_000 }, (_, i) => i);
+    const tiny: Record<string, () => Promise<unknown>> = {};
+    counts.forEach((workers, i) => {
+      tiny[label(workers)] = () => Promise.all(tasks.map((x) => started[i].apply(square, [x])));
+    });
+    report("100,000 queued tiny tasks by worker count", await compare(tiny), "µs/task", 100_000);
+    const numbers = Array.from({ length: 1_000_000 }, (_, i) => i);
+    const maps: Record<string, () => Promise<unknown>> = {};
+    counts.forEach((workers, i) => {
+      maps[label(workers)] = () => started[i].map(square, numbers);
+    });
+    report("map(square, 1e6) by worker count", await compare(maps), "ns/item", 1000);
+    for (const pool of started) await pool.terminate();
+  },
+
   // Start-up: three workers started and a result back from each.
   async startup() {
     const medians = await compare({
@@ -245,24 +296,22 @@ const sections: Record<string, () => Promise<void>> = {
   },
 };
 
-for (const [name, section] of Object.entries(sections)) {
-  if (values.only === undefined || values.only === name) await section();
-}
-
-const byComparison = Map.groupBy(rows, (row) => row.comparison);
 console.log(
   `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${ROUNDS} rounds, medians\n`,
 );
 for (const note of notes) console.log(`note: ${note}\n`);
-for (const [comparison, group] of byComparison) {
-  console.log(comparison);
-  const base = group[0].medianMs;
-  for (const row of group) {
-    const ratio = base / row.medianMs;
-    console.log(
-      `  ${row.contender.padEnd(48)} ${row.perUnit.toFixed(2).padStart(10)} ${row.unit.padEnd(8)}` +
-        `  ${ratio.toFixed(2)}x vs first`,
-    );
+let failed = false;
+for (const [name, section] of Object.entries(sections)) {
+  if (values.only !== undefined && values.only !== name) continue;
+  try {
+    await section();
+  } catch (error) {
+    // One broken comparison (a missing program, a refused subprocess) must
+    // not throw away the figures of the others.
+    failed = true;
+    const message = error instanceof Error ? error.message : String(error);
+    notes.push(`${name} failed: ${message}`);
+    console.log(`${name} failed: ${message}`);
   }
 }
 await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
@@ -274,3 +323,4 @@ await Deno.writeTextFile(
     2,
   ) + "\n",
 );
+if (failed) Deno.exit(1);

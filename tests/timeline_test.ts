@@ -140,3 +140,26 @@ Deno.test("the pool's onProgress hook counts every item once, ending at the tota
   }
   assert.equal(streamed.at(-1), 3);
 });
+
+Deno.test("a recorder keeps named spans and chunks in the order recorded, across reads", () => {
+  const recorder = new Recorder();
+  const t = recorder.origin;
+  recorder.record("Thread-1", t + 1, t + 2, "1");
+  recorder.chunk(3, 10, 1, t + 2, t + 3);
+  assert.equal(recorder.spans.length, 2);
+  for (let i = 0; i < 300; i++) recorder.chunk(1, i * 4, 4, t + 4 + i, t + 5 + i);
+  recorder.record("Thread-2", t + 400, t + 401, "", "wait");
+  const spans = recorder.spans;
+  assert.equal(spans.length, 303);
+  assert.deepEqual(spans[0], { row: "Thread-1", start: 1, end: 2, label: "1", kind: "run" });
+  assert.deepEqual(spans[1], { row: "worker 3", start: 2, end: 3, label: "10", kind: "run" });
+  assert.deepEqual(spans[301], {
+    row: "worker 1",
+    start: 303,
+    end: 304,
+    label: "1196..1199",
+    kind: "run",
+  });
+  assert.deepEqual(spans[302], { row: "Thread-2", start: 400, end: 401, label: "", kind: "wait" });
+  assert.deepEqual(JSON.parse(JSON.stringify(recorder))[1], spans[1]);
+});
