@@ -3,8 +3,9 @@
  * out in batches, gathers results, and replaces workers that die.
  *
  * Scheduling in one paragraph: chunks wait in one FIFO queue. On each flush
- * every worker with room receives a batch of chunks in a single message, the
- * least loaded first. How many chunks a worker may hold (its window) follows
+ * every worker with room receives chunks, the least loaded first, in batches
+ * of up to half its window, one message each, so that it starts on its next
+ * batch while the answer to the last one travels. How many chunks a worker may hold (its window) follows
  * the measured chunk time: a worker holds about 2 ms of queued work. Chunks of
  * unknown or long duration go one at a time, as in Python's pool, where each
  * worker takes the next task when it is free, so no worker sits idle while
@@ -44,8 +45,6 @@ export interface DispatcherOptions {
 const TARGET_QUEUED_MS = 2;
 const MIN_WINDOW = 1;
 const MAX_WINDOW = 512;
-/** Below this many numbers a plain array is cheaper to send than a packed one. */
-const PACK_MIN = 8;
 
 type State = "open" | "closing" | "closed";
 
@@ -182,7 +181,10 @@ export class Dispatcher implements Engine {
     const targets = this.#handles.filter((handle) => this.#room(handle) > 0);
     targets.sort((a, b) => a.inFlight.size - b.inFlight.size);
     const rooms = targets.map((handle) => this.#room(handle));
-    const batches: Chunk[][] = targets.map(() => []);
+    // Each worker's chunks go in batches of up to half its window, a message
+    // each: it starts on its next batch while the answer to the last travels.
+    const batchCap = Math.max(1, this.#window >> 1);
+    const batches: Chunk[][][] = targets.map(() => []);
     let open = targets.length;
     while (open > 0) {
       open = 0;
@@ -193,12 +195,14 @@ export class Dispatcher implements Engine {
           open = 0;
           break;
         }
-        batches[t].push(chunk);
+        const last = batches[t].at(-1);
+        if (last !== undefined && last.length < batchCap) last.push(chunk);
+        else batches[t].push([chunk]);
         if (--rooms[t] > 0) open++;
       }
     }
     for (let t = 0; t < targets.length; t++) {
-      if (batches[t].length > 0) this.#send(targets[t], batches[t]);
+      for (const batch of batches[t]) this.#send(targets[t], batch);
     }
     this.#checkIdle();
   };
@@ -206,10 +210,9 @@ export class Dispatcher implements Engine {
   /** Chunks the handle may still take in this flush. */
   #room(handle: WorkerHandle): number {
     if (handle.retiring) return 0;
-    const batchCap = Math.max(1, this.#window >> 1);
     const byWindow = this.#window - handle.inFlight.size;
     const byLife = this.#options.maxTasksPerChild - handle.sent;
-    return Math.max(0, Math.min(byWindow, batchCap, byLife));
+    return Math.max(0, Math.min(byWindow, byLife));
   }
 
   #nextLiveChunk(): Chunk | undefined {
@@ -220,16 +223,21 @@ export class Dispatcher implements Engine {
 
   #send(handle: WorkerHandle, chunks: Chunk[]): void {
     const wire: RunChunk[] = [];
-    const transfer: Transferable[] = [];
     for (const chunk of chunks) {
       const call = chunk.call;
       handle.define(call.fnId, this.#specs[call.fnId]);
-      const items = call.spread ? chunk.items : pack(chunk.items);
-      if (items instanceof Float64Array) transfer.push(items.buffer as ArrayBuffer);
-      wire.push({ id: chunk.id, fnId: call.fnId, spread: call.spread, settle: call.settle, items });
+      // Packed numbers are copied, not transferred: the chunk keeps its items
+      // in case its worker dies and it must run again.
+      wire.push({
+        id: chunk.id,
+        fnId: call.fnId,
+        spread: call.spread,
+        settle: call.settle,
+        items: chunk.items,
+      });
     }
     try {
-      handle.run(chunks, wire, transfer);
+      handle.run(chunks, wire);
     } catch (error) {
       this.#unsendable(chunks, error);
       return;
@@ -524,12 +532,4 @@ export class Dispatcher implements Engine {
 
 function slice(values: ChunkItems, from: number, to: number): ChunkItems {
   return values instanceof Float64Array ? values.subarray(from, to) : values.slice(from, to);
-}
-
-/** Numbers travel packed in a transferred Float64Array; anything else as it is. */
-function pack(items: unknown[]): ChunkItems {
-  const n = items.length;
-  if (n < PACK_MIN) return items;
-  for (let i = 0; i < n; i++) if (typeof items[i] !== "number") return items;
-  return Float64Array.from(items as number[]);
 }

@@ -90,8 +90,8 @@ export class WorkerHandle {
    * Sends a batch of chunks as one message. Throws the `DataCloneError` when
    * an item cannot be cloned; nothing is then recorded as in flight.
    */
-  run(chunks: Chunk[], wire: RunChunk[], transfer: Transferable[]): void {
-    this.#post({ type: "run", chunks: wire }, transfer);
+  run(chunks: Chunk[], wire: RunChunk[]): void {
+    this.#post({ type: "run", chunks: wire });
     for (const chunk of chunks) this.inFlight.push(chunk);
     this.sent += chunks.length;
   }

@@ -69,7 +69,13 @@ export function workerMain(): void {
     readonly items: ChunkItems;
     readonly spread: boolean;
     readonly settle: boolean;
-    readonly values: unknown[];
+    /** Results, unless they are still going into `numbers`. */
+    values: unknown[];
+    /**
+     * Results of a chunk of packed numbers, while every one so far is a
+     * number: they go back as they are, with no pass to pack them.
+     */
+    numbers: Float64Array | null;
     errors: ItemError[] | null;
     readonly start: number;
     index: number;
@@ -171,7 +177,7 @@ export function workerMain(): void {
       index = running.index;
       results.push({
         id: running.id,
-        values: running.values.slice(0, index),
+        values: (running.numbers ?? running.values).slice(0, index),
         errors: running.errors,
         start: running.start,
         end: now(),
@@ -228,29 +234,42 @@ export function workerMain(): void {
 
   function finish(state: Running): ChunkResult {
     running = null;
+    if (state.numbers !== null) {
+      // An item that failed left a 0 here; the pool skips failed items' values.
+      return {
+        id: state.id,
+        values: state.numbers,
+        errors: state.errors,
+        start: state.start,
+        end: now(),
+      };
+    }
     const values = state.values;
     let packed: ChunkItems = values;
     const n = values.length;
     if (n >= PACK_MIN && state.errors === null) {
-      let numeric = true;
-      for (let i = 0; i < n; i++) {
-        if (typeof values[i] !== "number") {
-          numeric = false;
-          break;
-        }
+      // One pass checks and copies; a hole reads as undefined and keeps the array.
+      const numbers = new Float64Array(n);
+      let i = 0;
+      for (; i < n; i++) {
+        const value = values[i];
+        if (typeof value !== "number") break;
+        numbers[i] = value;
       }
-      if (numeric) packed = Float64Array.from(values as number[]);
+      if (i === n) packed = numbers;
     }
     return { id: state.id, values: packed, errors: state.errors, start: state.start, end: now() };
   }
 
   /** Runs items from `from` on; hands over to a promise when a task returns one. */
   function advance(state: Running, from: number): ChunkResult | Promise<ChunkResult> {
-    const { items, fn, spread, values } = state;
+    const { items, fn, spread } = state;
     const n = items.length;
+    // Packed numbers have no holes; `in` on a typed array is a slow lookup.
+    const holes = !(items instanceof Float64Array);
     for (let i = from; i < n; i++) {
       if (stopped()) break;
-      if (!(i in items)) continue; // a hole stays a hole, as in Array.prototype.map
+      if (holes && !(i in items)) continue; // a hole stays a hole, as in Array.prototype.map
       state.index = i;
       let value: unknown;
       try {
@@ -260,16 +279,29 @@ export function workerMain(): void {
         if (fail(state, i, error)) break;
         continue;
       }
+      const numbers = state.numbers;
+      if (numbers !== null) {
+        if (typeof value === "number") {
+          numbers[i] = value;
+          continue;
+        }
+        // The first result that is not a number: go on with a plain array.
+        // Its length is the chunk's, as the pool reads the chunk's size from it.
+        const values = new Array(n);
+        for (let j = 0; j < i; j++) values[j] = numbers[j];
+        state.values = values;
+        state.numbers = null;
+      }
       if (isThenable(value)) {
         return Promise.resolve(value).then(
           (result) => {
-            values[i] = result;
+            state.values[i] = result;
             return advance(state, i + 1);
           },
           (error) => fail(state, i, error) ? finish(state) : advance(state, i + 1),
         );
       }
-      values[i] = value;
+      state.values[i] = value;
     }
     return finish(state);
   }
@@ -277,6 +309,7 @@ export function workerMain(): void {
   function runChunk(chunk: RunChunk): ChunkResult | Promise<ChunkResult> {
     const entry = fns.get(chunk.fnId) ??
       { fn: null, failure: new Error(`Function ${chunk.fnId} was never defined`) };
+    const packedIn = chunk.items instanceof Float64Array;
     const state: Running = {
       id: chunk.id,
       fn: entry.fn,
@@ -284,7 +317,10 @@ export function workerMain(): void {
       items: chunk.items,
       spread: chunk.spread,
       settle: chunk.settle,
-      values: new Array(chunk.items.length),
+      values: packedIn ? [] : new Array(chunk.items.length),
+      // Results overwrite the chunk's own copy of its numbers: item i is read
+      // before result i is written, and never again.
+      numbers: packedIn ? chunk.items as Float64Array : null,
       errors: null,
       start: now(),
       index: 0,

@@ -70,9 +70,14 @@ Deno.test("Pool.map() round-trips NaN, Infinity, -0, undefined and holes like Ar
   await using pool = new Pool({ workers: 2 });
   const numbers = [NaN, Infinity, -Infinity, -0, 0, 1.5, -2, Number.MAX_VALUE, 5e-324, 9, 10];
   const identity = (x: unknown) => x;
-  const result = await pool.map(identity, numbers);
-  assert.equal(result.length, numbers.length);
-  numbers.forEach((n, i) => assert.ok(Object.is(result[i], n), `index ${i}: ${result[i]} vs ${n}`));
+  // Chunks of 2 travel as arrays; a chunk of 11 travels packed in a Float64Array.
+  for (const chunkSize of [2, 11]) {
+    const result = await pool.map(identity, numbers, { chunkSize });
+    assert.equal(result.length, numbers.length);
+    numbers.forEach((n, i) =>
+      assert.ok(Object.is(result[i], n), `index ${i}: ${result[i]} vs ${n}`)
+    );
+  }
   // deno-lint-ignore no-sparse-arrays
   const holey = [1, , 3, undefined, 5];
   const mapped = await pool.map((x: unknown) => x === undefined ? "undef" : x, holey, {
@@ -80,6 +85,43 @@ Deno.test("Pool.map() round-trips NaN, Infinity, -0, undefined and holes like Ar
   });
   assert.deepEqual(mapped, holey.map((x) => x === undefined ? "undef" : x));
   assert.ok(!(1 in mapped), "a hole stays a hole");
+});
+
+Deno.test("a chunk of numbers whose results stop being numbers keeps every result", async () => {
+  await using pool = new Pool({ workers: 2 });
+  // Numbers, then strings, a promise, a throw and numbers again, all in chunks
+  // of 20; 45 throws inside a chunk whose results are all numbers.
+  const mixed = (n: number) => {
+    if (n === 25 || n === 45) throw new RangeError(`no ${n}`);
+    if (n === 27) return Promise.resolve(n * 2);
+    if (n >= 20 && n < 30) return `s${n}`;
+    return n * 2;
+  };
+  const items = Array.from({ length: 60 }, (_, i) => i);
+  const settled = await pool.mapSettled(mixed, items, { chunkSize: 20 });
+  settled.forEach((outcome, n) => {
+    if (n === 25 || n === 45) {
+      assert.equal(outcome.status, "rejected");
+      return;
+    }
+    const expected = n === 27 ? 54 : n >= 20 && n < 30 ? `s${n}` : n * 2;
+    assert.deepEqual(outcome, { status: "fulfilled", value: expected }, `item ${n}`);
+  });
+  // Without settle, the first failure ends the call and names its item.
+  await assert.rejects(pool.map(mixed, items, { chunkSize: 20 }), /Task (25|45) \(mixed\) failed/);
+  await assert.rejects(pool.map(mixed, items.slice(40), { chunkSize: 20 }), /Task 5 \(mixed\)/);
+});
+
+Deno.test("changing the input after the call does not change what the workers see", async () => {
+  await using pool = new Pool({ workers: 2 });
+  const numbers = Array.from({ length: 40 }, (_, i) => i);
+  const words = numbers.map((n) => `w${n}`);
+  const squares = pool.map(square, numbers, { chunkSize: 10 });
+  const upper = pool.map((w: string) => w.toUpperCase(), words, { chunkSize: 10 });
+  numbers.fill(-1);
+  words.fill("changed");
+  assert.deepEqual(await squares, Array.from({ length: 40 }, (_, i) => i * i));
+  assert.deepEqual(await upper, Array.from({ length: 40 }, (_, i) => `W${i}`));
 });
 
 Deno.test("Pool.map() default chunk size is ceil(n / (4 * workers))", async () => {
