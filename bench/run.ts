@@ -14,6 +14,8 @@
 
 import { parseArgs } from "node:util";
 import { Pool, Recorder } from "../lib/mod.ts";
+import { serialize } from "node:v8";
+import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor } from "./floor_pool.ts";
 
 interface Row {
@@ -132,8 +134,12 @@ const sections: Record<string, () => Promise<void>> = {
     const N = 2000;
     const floor = new FloorPool(2);
     const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    const numbers = new AtomicsNumbers();
+    const call = new AtomicsCall(serialize);
     await floor.square(1);
     await pool.apply(square, [1]);
+    await numbers.square(1);
+    await call.square(1);
     const medians = await compare({
       "raw postMessage round trip": async () => {
         for (let i = 0; i < N; i++) await floor.square(i);
@@ -141,10 +147,18 @@ const sections: Record<string, () => Promise<void>> = {
       "Pool.apply, awaited": async () => {
         for (let i = 0; i < N; i++) await pool.apply(square, [i]);
       },
+      "Atomics both ways, numbers only": async () => {
+        for (let i = 0; i < N; i++) await numbers.square(i);
+      },
+      "Atomics.wait wake-up, v8-serialized call": async () => {
+        for (let i = 0; i < N; i++) await call.square(i);
+      },
       // Python's figure is its own median of single calls, not a loop of N.
       ...(python ? { "Python Pool.apply": async () => (await pythonPool("latency")) * N } : {}),
     });
     report("one awaited call", medians, "µs/call", N);
+    numbers.close();
+    call.close();
     floor.close();
     await pool.terminate();
   },

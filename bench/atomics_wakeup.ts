@@ -1,0 +1,133 @@
+/**
+ * The `SharedArrayBuffer` + `Atomics` wake-up experiment: could a call reach
+ * an idle worker faster than `postMessage` does? A worker blocked in
+ * `Atomics.wait` wakes within microseconds of `Atomics.notify`, while a
+ * message has to wake the worker's event loop. Two ways to use that, each
+ * against the same work (square a number, one awaited call at a time):
+ *
+ * - {@linkcode AtomicsNumbers}: the number travels in the shared buffer both
+ *   ways, and the main thread waits with `Atomics.waitAsync`. The best case:
+ *   no serializing at all, which only works for numbers.
+ * - {@linkcode AtomicsCall}: a call shaped like the pool's (an object with
+ *   the chunk) is written into the shared buffer with `node:v8`'s serializer,
+ *   the worker wakes from `Atomics.wait`, and answers with an ordinary message,
+ *   as the pool's results travel.
+ *
+ * A worker blocked in `Atomics.wait` runs no timers, promises or messages
+ * while it waits, which the pool would have to live with if it kept this.
+ *
+ * @module
+ */
+
+const HEADER = 16;
+
+/** Starts a worker from `source`, handing it the shared buffer. */
+function start(source: string, shared: SharedArrayBuffer): Worker {
+  const url = "data:application/javascript," + encodeURIComponent(source);
+  const worker = new Worker(url, { type: "module" });
+  worker.postMessage(shared);
+  return worker;
+}
+
+/** Numbers both ways through a shared buffer; `Atomics.waitAsync` on the main thread. */
+export class AtomicsNumbers {
+  #shared = new SharedArrayBuffer(HEADER + 16);
+  #control = new Int32Array(this.#shared, 0, 4);
+  #values = new Float64Array(this.#shared, HEADER, 2);
+  #seq = 0;
+  #worker: Worker;
+
+  /** Starts the worker; it blocks in `Atomics.wait` between calls. */
+  constructor() {
+    this.#worker = start(
+      `self.onmessage = (e) => {
+        const control = new Int32Array(e.data, 0, 4);
+        const values = new Float64Array(e.data, ${HEADER}, 2);
+        let seen = 0;
+        for (;;) {
+          Atomics.wait(control, 0, seen);
+          seen = Atomics.load(control, 0);
+          if (seen < 0) return;
+          values[1] = values[0] * values[0];
+          Atomics.store(control, 1, seen);
+          Atomics.notify(control, 1);
+        }
+      };`,
+      this.#shared,
+    );
+  }
+
+  /** Squares `x` on the worker. */
+  async square(x: number): Promise<number> {
+    const control = this.#control;
+    this.#values[0] = x;
+    const answered = Atomics.load(control, 1);
+    Atomics.store(control, 0, ++this.#seq);
+    Atomics.notify(control, 0);
+    const wait = Atomics.waitAsync(control, 1, answered);
+    if (wait.async) await wait.value;
+    return this.#values[1];
+  }
+
+  /** Ends the worker. */
+  close(): void {
+    Atomics.store(this.#control, 0, -1);
+    Atomics.notify(this.#control, 0);
+    this.#worker.terminate();
+  }
+}
+
+/** A pool-shaped call serialized into a shared buffer; the answer comes as a message. */
+export class AtomicsCall {
+  #shared = new SharedArrayBuffer(HEADER + 4096);
+  #control = new Int32Array(this.#shared, 0, 4);
+  #bytes = new Uint8Array(this.#shared, HEADER);
+  #seq = 0;
+  #worker: Worker;
+  #pending: ((value: number) => void) | null = null;
+  #serialize: (value: unknown) => Uint8Array;
+
+  /** Starts the worker; `serialize` is `node:v8`'s. */
+  constructor(serialize: (value: unknown) => Uint8Array) {
+    this.#serialize = serialize;
+    this.#worker = start(
+      `self.onmessage = async (e) => {
+        const v8 = await import("node:v8");
+        const control = new Int32Array(e.data, 0, 4);
+        const bytes = new Uint8Array(e.data, ${HEADER});
+        let seen = 0;
+        for (;;) {
+          Atomics.wait(control, 0, seen);
+          seen = Atomics.load(control, 0);
+          if (seen < 0) return;
+          const chunk = v8.deserialize(bytes.subarray(0, control[2])).chunks[0];
+          const value = chunk.items[0][0] * chunk.items[0][0];
+          self.postMessage({ type: "results", results: [{ id: chunk.id, values: [value] }] });
+        }
+      };`,
+      this.#shared,
+    );
+    this.#worker.onmessage = (event) => this.#pending?.(event.data.results[0].values[0]);
+  }
+
+  /** Squares `x` on the worker. */
+  square(x: number): Promise<number> {
+    const bytes = this.#serialize({
+      type: "run",
+      chunks: [{ id: this.#seq, fnId: 0, spread: true, settle: false, items: [[x]] }],
+    });
+    this.#bytes.set(bytes);
+    this.#control[2] = bytes.length;
+    const answer = new Promise<number>((resolve) => this.#pending = resolve);
+    Atomics.store(this.#control, 0, ++this.#seq);
+    Atomics.notify(this.#control, 0);
+    return answer;
+  }
+
+  /** Ends the worker. */
+  close(): void {
+    Atomics.store(this.#control, 0, -1);
+    Atomics.notify(this.#control, 0);
+    this.#worker.terminate();
+  }
+}
