@@ -64,6 +64,43 @@ export class FloorPool {
 }
 
 /**
+ * The floor pool again, with messages shaped like the pool's: a `run`
+ * message holding a chunk, answered by a `results` message with timings.
+ * Against {@linkcode FloorPool} it shows what the shape of a message costs.
+ */
+export class ShapedFloorPool {
+  #workers: FloorWorkers<unknown, { values: number[] }>;
+
+  /** Starts `size` workers. */
+  constructor(size: number) {
+    this.#workers = new FloorWorkers(
+      size,
+      `self.onmessage = (e) => {
+        const chunk = e.data[1].chunks[0];
+        const start = performance.timeOrigin + performance.now();
+        const values = [chunk.items[0][0] * chunk.items[0][0]];
+        const end = performance.timeOrigin + performance.now();
+        self.postMessage([e.data[0], { type: "results", id: chunk.id, values, errors: null, start, end }]);
+      };`,
+    );
+  }
+
+  /** Squares `x` on the next worker in turn. */
+  async square(x: number): Promise<number> {
+    const run = {
+      type: "run",
+      chunks: [{ id: 0, fnId: 0, spread: true, settle: false, items: [[x]] }],
+    };
+    return (await this.#workers.send(run)).values[0];
+  }
+
+  /** Ends every worker. */
+  close(): void {
+    this.#workers.close();
+  }
+}
+
+/**
  * The floor for a map over numbers: chunks of a `Float64Array`, transferred
  * to the workers and back, squared in place. Nothing is cloned.
  */

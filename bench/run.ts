@@ -16,7 +16,7 @@ import { parseArgs } from "node:util";
 import { Pool, Recorder } from "../lib/mod.ts";
 import { serialize } from "node:v8";
 import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
-import { FloorPool, PackedFloor } from "./floor_pool.ts";
+import { FloorPool, PackedFloor, ShapedFloorPool } from "./floor_pool.ts";
 
 interface Row {
   readonly comparison: string;
@@ -134,15 +134,20 @@ const sections: Record<string, () => Promise<void>> = {
     const N = 2000;
     const floor = new FloorPool(2);
     const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    const shaped = new ShapedFloorPool(2);
     const numbers = new AtomicsNumbers();
     const call = new AtomicsCall(serialize);
     await floor.square(1);
+    await shaped.square(1);
     await pool.apply(square, [1]);
     await numbers.square(1);
     await call.square(1);
     const medians = await compare({
       "raw postMessage round trip": async () => {
         for (let i = 0; i < N; i++) await floor.square(i);
+      },
+      "raw round trip, messages shaped like the pool's": async () => {
+        for (let i = 0; i < N; i++) await shaped.square(i);
       },
       "Pool.apply, awaited": async () => {
         for (let i = 0; i < N; i++) await pool.apply(square, [i]);
@@ -159,6 +164,7 @@ const sections: Record<string, () => Promise<void>> = {
     report("one awaited call", medians, "µs/call", N);
     numbers.close();
     call.close();
+    shaped.close();
     floor.close();
     await pool.terminate();
   },
