@@ -5,12 +5,13 @@
  * Scheduling in one paragraph: chunks wait in one FIFO queue. On each flush
  * every worker with room receives chunks, the least loaded first, in batches
  * of up to half its window, one message each, so that it starts on its next
- * batch while the answer to the last one travels. How many chunks a worker may hold (its window) follows
- * the measured chunk time: a worker holds about 2 ms of queued work. Chunks of
- * unknown or long duration go one at a time, as in Python's pool, where each
- * worker takes the next task when it is free, so no worker sits idle while
- * another has a queue; tiny ones go up to 512 at a time, so the cost of a
- * message is shared by many tasks. A worker answers once per batch.
+ * batch while the answer to the last one travels. How many chunks a worker
+ * may hold (its window) follows the measured chunk time: a worker holds about
+ * 2 ms of queued work. Chunks of unknown or long duration go one at a time, as
+ * in Python's pool, where each worker takes the next task when it is free, so
+ * no worker sits idle while another has a queue; tiny ones go up to 512 at a
+ * time, so the cost of a message is shared by many tasks. A worker answers
+ * once per batch.
  *
  * @module
  */

@@ -13,7 +13,7 @@ export type FunctionSpec =
   | { readonly kind: "source"; readonly source: string; readonly name: string }
   | { readonly kind: "module"; readonly url: string; readonly exportName: string };
 
-/** Items of one chunk: a plain array, or numbers packed for transfer. */
+/** Items of one chunk: a plain array, or numbers packed in a Float64Array. */
 export type ChunkItems = unknown[] | Float64Array;
 
 /** One chunk of work: consecutive items of one call, run by one function. */

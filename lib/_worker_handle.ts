@@ -111,7 +111,7 @@ export class WorkerHandle {
     this.#worker.terminate();
   }
 
-  #post(message: ToWorker, transfer: Transferable[] = []): void {
-    this.#worker.postMessage(message, transfer);
+  #post(message: ToWorker): void {
+    this.#worker.postMessage(message);
   }
 }
