@@ -14,6 +14,7 @@
 
 import { parseArgs } from "node:util";
 import { Pool, Recorder } from "../lib/mod.ts";
+import { workerMain } from "../lib/worker_main.ts";
 import { serialize } from "node:v8";
 import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, ShapedFloorPool } from "./floor_pool.ts";
@@ -104,6 +105,28 @@ function report(comparison: string, medians: Map<string, number>, unit: string, 
         `  ${(base / ms).toFixed(2)}x vs first`,
     );
   }
+}
+
+/**
+ * Starts `count` workers on the pool's own worker program, sends each the
+ * messages a pool would (`init`, `define`, `run`) and waits for every answer:
+ * the pool's start-up without the pool.
+ */
+async function startPoolProgram(count: number): Promise<void> {
+  const url = "data:application/javascript," + encodeURIComponent(`(${workerMain.toString()})();`);
+  const workers = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
+  await Promise.all(workers.map((worker, id) =>
+    new Promise((resolve) => {
+      worker.onmessage = resolve;
+      const stop = new Int32Array(new SharedArrayBuffer(4));
+      worker.postMessage({ type: "init", workerId: id, stop, initializer: null, initArgs: [] });
+      const spec = { kind: "source", source: square.toString(), name: "square" };
+      worker.postMessage({ type: "define", fnId: 0, spec });
+      const chunk = { id, fnId: 0, spread: false, settle: false, items: [id] };
+      worker.postMessage({ type: "run", chunks: [chunk] });
+    })
+  ));
+  for (const worker of workers) worker.terminate();
 }
 
 const sections: Record<string, () => Promise<void>> = {
@@ -288,6 +311,7 @@ const sections: Record<string, () => Promise<void>> = {
         await Promise.all([1, 2, 3].map((x) => floor.square(x)));
         floor.close();
       },
+      "3 hand-started workers running the pool's program": () => startPoolProgram(3),
       "new Pool({ workers: 3 })": async () => {
         await using pool = new Pool({ workers: 3 });
         await pool.map(square, [1, 2, 3], { chunkSize: 1 });
