@@ -167,14 +167,19 @@ export abstract class Call {
  */
 export class CollectCall<R> extends Call {
   readonly promise: Promise<R[]>;
-  #results: unknown[];
+  /**
+   * Made on the first delivery, not up front: a million-element array takes
+   * milliseconds to allocate, and the first chunks should be on their way by then.
+   */
+  #results: unknown[] | null = null;
+  #total: number;
   #remaining: number;
   #resolve!: (results: R[]) => void;
   #reject!: (error: unknown) => void;
 
   constructor(engine: Engine, options: CallOptions, items: unknown[]) {
     super(engine, options);
-    this.#results = new Array(items.length);
+    this.#total = items.length;
     this.#remaining = items.length;
     this.promise = new Promise<R[]>((resolve, reject) => {
       this.#resolve = resolve;
@@ -191,7 +196,7 @@ export class CollectCall<R> extends Call {
 
   deliver(start: number, values: ArrayLike<unknown>): void {
     if (this.finished) return;
-    const results = this.#results;
+    const results = this.#allResults();
     const n = values.length;
     const settle = this.settle;
     if (values instanceof Float64Array) {
@@ -213,20 +218,24 @@ export class CollectCall<R> extends Call {
   itemFailed(index: number, error: unknown): void {
     if (this.finished) return;
     if (!this.settle) return this.fail(error);
-    this.#results[index] = { status: "rejected", reason: error };
+    this.#allResults()[index] = { status: "rejected", reason: error };
     this.#remaining--;
     this.progress(1);
     if (this.#remaining === 0) this.#complete();
   }
 
   protected rejectWith(error: unknown): void {
-    this.#results = [];
+    this.#results = null;
     this.#reject(error);
+  }
+
+  #allResults(): unknown[] {
+    return this.#results ??= new Array(this.#total);
   }
 
   #complete(): void {
     this.finish();
-    this.#resolve(this.#results as R[]);
+    this.#resolve(this.#allResults() as R[]);
   }
 }
 
