@@ -235,7 +235,7 @@ export function workerMain(): void {
   function finish(state: Running): ChunkResult {
     running = null;
     if (state.numbers !== null) {
-      // An item that failed left a 0 here; the pool skips failed items' values.
+      // An item that failed still holds its input here; the pool skips failed items' values.
       return {
         id: state.id,
         values: state.numbers,
@@ -279,31 +279,65 @@ export function workerMain(): void {
         if (fail(state, i, error)) break;
         continue;
       }
-      const numbers = state.numbers;
-      if (numbers !== null) {
-        if (typeof value === "number") {
-          numbers[i] = value;
-          continue;
-        }
-        // The first result that is not a number: go on with a plain array.
-        // Its length is the chunk's, as the pool reads the chunk's size from it.
-        const values = new Array(n);
-        for (let j = 0; j < i; j++) values[j] = numbers[j];
-        state.values = values;
-        state.numbers = null;
-      }
-      if (isThenable(value)) {
-        return Promise.resolve(value).then(
-          (result) => {
-            state.values[i] = result;
-            return advance(state, i + 1);
-          },
-          (error) => fail(state, i, error) ? finish(state) : advance(state, i + 1),
-        );
-      }
-      state.values[i] = value;
+      const pending = keep(state, i, value);
+      if (pending !== null) return pending;
     }
     return finish(state);
+  }
+
+  /**
+   * `advance` for a chunk of packed numbers whose results are numbers so far:
+   * each result goes over its own item, which is read first and never again.
+   * Kept apart so that V8 sees one kind of array here, which makes a map of
+   * tiny items about three times faster per item than the general loop.
+   */
+  function advanceNumbers(
+    state: Running,
+    fn: Fn,
+    numbers: Float64Array,
+  ): ChunkResult | Promise<ChunkResult> {
+    const n = numbers.length;
+    for (let i = 0; i < n; i++) {
+      if (stopped()) break;
+      state.index = i;
+      let value: unknown;
+      try {
+        value = fn(numbers[i]);
+      } catch (error) {
+        if (fail(state, i, error)) break;
+        continue;
+      }
+      if (typeof value === "number") {
+        numbers[i] = value;
+        continue;
+      }
+      return keep(state, i, value) ?? advance(state, i + 1);
+    }
+    return finish(state);
+  }
+
+  /** Keeps item `i`'s result; a promise pauses the chunk until it settles. */
+  function keep(state: Running, i: number, value: unknown): Promise<ChunkResult> | null {
+    const numbers = state.numbers;
+    if (numbers !== null) {
+      // The first result that is not a number: go on with a plain array.
+      // Its length is the chunk's, as the pool reads the chunk's size from it.
+      const values = new Array(numbers.length);
+      for (let j = 0; j < i; j++) values[j] = numbers[j];
+      state.values = values;
+      state.numbers = null;
+    }
+    if (isThenable(value)) {
+      return Promise.resolve(value).then(
+        (result) => {
+          state.values[i] = result;
+          return advance(state, i + 1);
+        },
+        (error) => fail(state, i, error) ? finish(state) : advance(state, i + 1),
+      );
+    }
+    state.values[i] = value;
+    return null;
   }
 
   function runChunk(chunk: RunChunk): ChunkResult | Promise<ChunkResult> {
@@ -326,7 +360,9 @@ export function workerMain(): void {
       index: 0,
     };
     running = state;
-    return advance(state, 0);
+    return packedIn && !chunk.spread && entry.fn !== null
+      ? advanceNumbers(state, entry.fn, chunk.items as Float64Array)
+      : advance(state, 0);
   }
 
   /** Replaces results that cannot be cloned with errors saying so. */
