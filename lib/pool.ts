@@ -156,7 +156,11 @@ export class Pool {
   #known = new WeakMap<object, { spec: FunctionSpec; fnId: number }>();
 
   /**
-   * Starts the workers.
+   * Starts the workers, one per turn of the event loop: the constructor
+   * returns at once, and the first call starts a worker at once if none has
+   * started yet. Deno holds the thread that creates a worker until the
+   * worker's runtime exists, so starting them all at once would keep the
+   * caller, and the first worker's work, waiting for the last one.
    *
    * @throws {RangeError} An option is out of range: `workers`,
    * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
@@ -201,8 +205,9 @@ export class Pool {
   }
 
   /**
-   * Workers started and not yet ended. After `join()` this is 0; tests use it
-   * to prove that no worker leaked.
+   * Workers started and not yet ended. Right after `new Pool()` it is 0 and
+   * it climbs to `workers` as they start; after `join()` it is 0 again, which
+   * tests use to prove that no worker leaked.
    */
   get liveWorkers(): number {
     return this.#engine.liveWorkers;

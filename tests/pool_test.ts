@@ -22,6 +22,15 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return out;
 }
 
+/** Waits, a turn of the event loop at a time, until `pool` has `count` live workers. */
+async function liveWorkersReach(pool: Pool, count: number): Promise<void> {
+  const deadline = AbortSignal.timeout(10_000);
+  while (pool.liveWorkers !== count) {
+    if (deadline.aborted) assert.fail(`liveWorkers stayed ${pool.liveWorkers}, not ${count}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
 Deno.test("Pool.map() keeps input order for every chunk size", async () => {
   await using pool = new Pool({ workers: 3 });
   const items = Array.from({ length: 103 }, (_, i) => i);
@@ -521,7 +530,7 @@ Deno.test("await using closes and joins the pool, leaving no worker alive", asyn
   {
     await using pool = new Pool({ workers: 3 });
     escaped = pool;
-    assert.equal(pool.liveWorkers, 3);
+    await liveWorkersReach(pool, 3);
     await pool.map(square, [1, 2, 3]);
   }
   assert.equal(escaped.liveWorkers, 0);
@@ -534,7 +543,36 @@ Deno.test("idle workers end after idleTimeout and start again on demand", async 
   await new Promise((resolve) => setTimeout(resolve, 120));
   assert.equal(pool.liveWorkers, 0);
   assert.equal(await pool.apply(square, [4]), 16);
-  assert.equal(pool.liveWorkers, 2);
+  await liveWorkersReach(pool, 2);
+});
+
+Deno.test("workers start one per turn of the event loop, and work starts on the first", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 3, recorder });
+  // The constructor starts none: each new Worker() holds the main thread.
+  assert.equal(pool.liveWorkers, 0);
+  const results = pool.map(
+    (ms: number) => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) { /* busy, as CPU-bound work is */ }
+      return ms;
+    },
+    [60, 60, 60],
+    { chunkSize: 1 },
+  );
+  assert.deepEqual(await results, [60, 60, 60]);
+  await liveWorkersReach(pool, 3);
+  const rows = new Set(recorder.spans.map((span) => span.row));
+  assert.ok(rows.size >= 2, `every item ran on ${[...rows]}`);
+});
+
+Deno.test("an idle timeout that fires while workers are starting ends them all", async () => {
+  const pool = new Pool({ workers: 4, idleTimeout: 1 });
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  assert.equal(pool.liveWorkers, 0);
+  assert.equal(await pool.apply(square, [5]), 25);
+  await pool.terminate();
+  assert.equal(pool.liveWorkers, 0);
 });
 
 Deno.test("TaskModule types reject a wrong export name or argument type at check time", async () => {

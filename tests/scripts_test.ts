@@ -130,7 +130,9 @@ Deno.test("threads.ts --json prints one document with the lines and the spans", 
 
 Deno.test("threads.ts --cpu: async tasks take turns, workers overlap, same checksums", async () => {
   const io = captureIo();
-  const args = ["--cpu", "--threads", "2", "--count", "3", "--work", "2", "--json"];
+  // Steps long enough (about 25 ms here) that the first worker is still busy
+  // when the second has started.
+  const args = ["--cpu", "--threads", "2", "--count", "3", "--work", "20", "--json"];
   assert.equal(await runScript(threadsMain, args, io), 0);
   const doc = JSON.parse(io.stdout[0]);
   assert.equal(doc.checksums.length, 2);
@@ -150,7 +152,7 @@ Deno.test("threads.ts --cpu: async tasks take turns, workers overlap, same check
 
   const human = captureIo();
   assert.equal(await runScript(threadsMain, args.slice(0, -1).concat("--timeline"), human), 0);
-  assert.match(human.stdout[0], /^CPU-bound work: 2 tasks × 3 steps of 2M operations, \d+ cores$/);
+  assert.match(human.stdout[0], /^CPU-bound work: 2 tasks × 3 steps of 20M operations, \d+ cores$/);
   assert.match(human.stdout[3], /^ {2}speedup: \d+\.\d\d×$/);
   assert.ok(human.stdout.includes("Async tasks on one event loop:"));
   assert.ok(human.stdout.some((line) => line.startsWith("worker 2 |")));
