@@ -69,6 +69,8 @@ export class Dispatcher implements Engine {
   #state: State = "open";
   #broken: WorkerInitError | null = null;
   #idleTimer: ReturnType<typeof setTimeout> | undefined;
+  /** When the pool last went idle, by `performance.now()`. */
+  #idleSince = 0;
   /** The pending turn of the event loop that starts the next missing worker. */
   #spawnTurn: ReturnType<typeof setImmediate> | undefined;
   #joined: Promise<void>;
@@ -121,10 +123,6 @@ export class Dispatcher implements Engine {
 
   submit(chunk: Chunk): void {
     this.#queue.push(chunk);
-    if (this.#idleTimer !== undefined) {
-      clearTimeout(this.#idleTimer);
-      this.#idleTimer = undefined;
-    }
     if (!this.#flushScheduled) {
       // Chunks submitted in the same tick leave together in one message per worker.
       this.#flushScheduled = true;
@@ -552,18 +550,28 @@ export class Dispatcher implements Engine {
       return;
     }
     if (
-      this.#state === "open" && this.#handles.length > 0 && this.#idleTimer === undefined &&
+      this.#state === "open" && this.#handles.length > 0 &&
       Number.isFinite(this.#options.idleTimeout)
     ) {
       // An idle Web Worker keeps the process alive, and Deno offers no way to
       // unref one; ending idle workers lets a program that forgot close() exit.
-      this.#idleTimer = setTimeout(() => {
-        this.#idleTimer = undefined;
-        if (this.#busy()) return;
-        this.#stopSpawning();
-        for (const handle of [...this.#handles]) this.#remove(handle);
-      }, this.#options.idleTimeout);
+      // The timer is not cleared when work arrives: it checks when it fires,
+      // which spares a pool of awaited calls a timer set and cleared for each.
+      this.#idleSince = performance.now();
+      if (this.#idleTimer === undefined) this.#armIdleTimer(this.#options.idleTimeout);
     }
+  }
+
+  #armIdleTimer(ms: number): void {
+    this.#idleTimer = setTimeout(() => {
+      this.#idleTimer = undefined;
+      // Busy: the next idle moment sets it again.
+      if (this.#busy()) return;
+      const left = this.#idleSince + this.#options.idleTimeout - performance.now();
+      if (left > 0) return this.#armIdleTimer(left);
+      this.#stopSpawning();
+      for (const handle of [...this.#handles]) this.#remove(handle);
+    }, ms);
   }
 
   #stopSpawning(): void {

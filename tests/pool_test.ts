@@ -566,6 +566,19 @@ Deno.test("workers start one per turn of the event loop, and work starts on the 
   assert.ok(rows.size >= 2, `every item ran on ${[...rows]}`);
 });
 
+Deno.test("workers that are never idle for idleTimeout at a stretch are kept", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 2, idleTimeout: 300, recorder });
+  // About 500 ms in all, idle for 25 ms at a time.
+  for (let i = 0; i < 20; i++) {
+    assert.equal(await pool.apply(square, [i]), i * i);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  const rows = new Set(recorder.spans.map((span) => span.row));
+  assert.deepEqual([...rows].filter((row) => row !== "worker 1" && row !== "worker 2"), []);
+  assert.equal(pool.liveWorkers, 2);
+});
+
 Deno.test("an idle timeout that fires while workers are starting ends them all", async () => {
   const pool = new Pool({ workers: 4, idleTimeout: 1 });
   await new Promise((resolve) => setTimeout(resolve, 200));
