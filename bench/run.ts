@@ -13,7 +13,7 @@
  */
 
 import { parseArgs } from "node:util";
-import { Pool, Recorder } from "../lib/mod.ts";
+import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
 import { serialize } from "node:v8";
 import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
@@ -86,11 +86,35 @@ function withPython(name: string, workload: string): Record<string, () => Promis
   return python ? { [name]: () => pythonPool(workload) } : {};
 }
 
-function fib(n: number): number {
-  return n < 2 ? n : fib(n - 1) + fib(n - 2);
+/**
+ * CPU-bound work: `millions` million steps of a linear congruential
+ * generator, about 1.3 ms a million on the 2-core machine. A loop, not a
+ * recursive `fib`: `fib(31)` took anywhere from 15 to 30 ms from one fresh
+ * isolate to the next, as V8's optimizer happened to compile it, and that
+ * lottery moved a one-second job by more than the pool's own costs; this
+ * loop took 15.7 to 16.3 ms for 12 million in ten fresh workers.
+ */
+function spin(millions: number): number {
+  let state = 1;
+  const steps = Math.round(millions * 1_000_000);
+  for (let i = 0; i < steps; i++) state = (Math.imul(state, 1103515245) + 12345) | 0;
+  return state;
 }
 
+/** `spin` for about 15 ms on the 2-core machine. */
+const ITEM = 12;
+
 const square = (x: number) => x * x;
+
+/**
+ * A pool whose workers have all started and never idle out, for timing work
+ * without start-up: a pool starts its workers one per turn of the event loop.
+ */
+async function startedPool(options: PoolOptions): Promise<Pool> {
+  const pool = new Pool({ ...options, idleTimeout: Infinity });
+  while (pool.liveWorkers < pool.workers) await new Promise((resolve) => setTimeout(resolve, 1));
+  return pool;
+}
 
 const rows: Row[] = [];
 /** Keeps a comparison's medians and prints them at once, the first contender as the base. */
@@ -108,24 +132,25 @@ function report(comparison: string, medians: Map<string, number>, unit: string, 
 }
 
 /**
- * Starts `count` workers on the pool's own worker program, sends each the
- * messages a pool would (`init`, `define`, `run`) and waits for every answer:
- * the pool's start-up without the pool.
+ * Starts `count` workers on the pool's own worker program, one after another,
+ * sends each the messages a pool would (`init`, `define`), and asks the first
+ * for a result: the pool's start-up, done by hand.
  */
 async function startPoolProgram(count: number): Promise<void> {
   const url = "data:application/javascript," + encodeURIComponent(`(${workerMain.toString()})();`);
-  const workers = Array.from({ length: count }, () => new Worker(url, { type: "module" }));
-  await Promise.all(workers.map((worker, id) =>
-    new Promise((resolve) => {
-      worker.onmessage = resolve;
-      const stop = new Int32Array(new SharedArrayBuffer(4));
-      worker.postMessage({ type: "init", workerId: id, stop, initializer: null, initArgs: [] });
-      const spec = { kind: "source", source: square.toString(), name: "square" };
-      worker.postMessage({ type: "define", fnId: 0, spec });
-      const chunk = { id, fnId: 0, spread: false, settle: false, items: [id] };
-      worker.postMessage({ type: "run", chunks: [chunk] });
-    })
-  ));
+  const workers = Array.from({ length: count }, (_, id) => {
+    const worker = new Worker(url, { type: "module" });
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    worker.postMessage({ type: "init", workerId: id, stop, initializer: null, initArgs: [] });
+    const spec = { kind: "source", source: square.toString(), name: "square" };
+    worker.postMessage({ type: "define", fnId: 0, spec });
+    return worker;
+  });
+  await new Promise((resolve) => {
+    workers[0].onmessage = resolve;
+    const chunk = { id: 0, fnId: 0, spread: false, settle: false, items: [3] };
+    workers[0].postMessage({ type: "run", chunks: [chunk] });
+  });
   for (const worker of workers) worker.terminate();
 }
 
@@ -135,8 +160,8 @@ const sections: Record<string, () => Promise<void>> = {
     const N = 100_000;
     const items = Array.from({ length: N }, (_, i) => i);
     const floor = new FloorPool(2);
-    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
-    const recorded = new Pool({ workers: 2, idleTimeout: Infinity, recorder: new Recorder() });
+    const pool = await startedPool({ workers: 2 });
+    const recorded = await startedPool({ workers: 2, recorder: new Recorder() });
     await floor.square(1);
     await pool.apply(square, [1]);
     await recorded.apply(square, [1]);
@@ -156,7 +181,7 @@ const sections: Record<string, () => Promise<void>> = {
   async latency() {
     const N = 2000;
     const floor = new FloorPool(2);
-    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    const pool = await startedPool({ workers: 2 });
     const shaped = new ShapedFloorPool(2);
     const numbers = new AtomicsNumbers();
     const call = new AtomicsCall(serialize);
@@ -196,7 +221,7 @@ const sections: Record<string, () => Promise<void>> = {
   async map() {
     for (const [N, workload] of [[100_000, "map100k"], [1_000_000, "map1m"]] as const) {
       const items = Array.from({ length: N }, (_, i) => i);
-      const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+      const pool = await startedPool({ workers: 2 });
       const packed = new PackedFloor(2);
       await pool.map(square, [1]);
       await packed.squares([1], 1);
@@ -220,7 +245,7 @@ const sections: Record<string, () => Promise<void>> = {
   async chunks() {
     const N = 1_000_000;
     const items = Array.from({ length: N }, (_, i) => i);
-    const pool = new Pool({ workers: 2, idleTimeout: Infinity });
+    const pool = await startedPool({ workers: 2 });
     await pool.map(square, [1]);
     const sizes = [100, 1_000, 10_000, 31_250, 125_000, 500_000];
     const medians = await compare(Object.fromEntries(
@@ -235,27 +260,27 @@ const sections: Record<string, () => Promise<void>> = {
     await pool.terminate();
   },
 
-  // CPU-bound: 64 items of fib(31), about 15 ms each.
+  // CPU-bound: 64 items of about 15 ms each.
   async cpu() {
-    const items = Array.from({ length: 64 }, () => 31);
-    const warm1 = new Pool({ workers: 1, idleTimeout: Infinity });
-    const warm2 = new Pool({ workers: 2, idleTimeout: Infinity });
-    await warm1.map(fib, [20]);
-    await warm2.map(fib, [20, 20], { chunkSize: 1 });
+    const items = Array.from({ length: 64 }, () => ITEM);
+    const warm1 = await startedPool({ workers: 1 });
+    const warm2 = await startedPool({ workers: 2 });
+    await warm1.map(spin, [1]);
+    await warm2.map(spin, [1, 1], { chunkSize: 1 });
     const medians = await compare({
-      "sequential for loop": () => Promise.resolve(items.map(fib)),
+      "sequential for loop": () => Promise.resolve(items.map(spin)),
       "Pool, 1 worker, start-up included": async () => {
         await using pool = new Pool({ workers: 1 });
-        await pool.map(fib, items, { chunkSize: 1 });
+        await pool.map(spin, items, { chunkSize: 1 });
       },
       "Pool, 2 workers, start-up included": async () => {
         await using pool = new Pool({ workers: 2 });
-        await pool.map(fib, items, { chunkSize: 1 });
+        await pool.map(spin, items, { chunkSize: 1 });
       },
-      "Pool, 1 worker, started": () => warm1.map(fib, items, { chunkSize: 1 }),
-      "Pool, 2 workers, started": () => warm2.map(fib, items, { chunkSize: 1 }),
+      "Pool, 1 worker, started": () => warm1.map(spin, items, { chunkSize: 1 }),
+      "Pool, 2 workers, started": () => warm2.map(spin, items, { chunkSize: 1 }),
     });
-    report("64 x fib(31), about 1 s of work", medians, "ms/job", 1000);
+    report("64 x spin(12), about 1 s of work", medians, "ms/job", 1000);
     await warm1.terminate();
     await warm2.terminate();
   },
@@ -266,26 +291,32 @@ const sections: Record<string, () => Promise<void>> = {
     const counts = [1, 2, 4, 8, 16, 32, 64].filter((n) => n < cores);
     counts.push(cores);
     const label = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
-    const started = counts.map((workers) => new Pool({ workers, idleTimeout: Infinity }));
+    const started = await Promise.all(counts.map((workers) => startedPool({ workers })));
     for (const pool of started) {
-      await pool.map(fib, Array.from({ length: pool.workers }, () => 25), { chunkSize: 1 });
+      // Each worker runs one item, so that every one has started and compiled spin.
+      await pool.map(spin, Array.from({ length: pool.workers }, () => 1), { chunkSize: 1 });
     }
 
-    // CPU-bound: a fixed job of 128 x fib(31), about 15 ms an item.
-    const job = Array.from({ length: 128 }, () => 31);
+    // CPU-bound: a fixed job of 128 items of about 15 ms.
+    const job = Array.from({ length: 128 }, () => ITEM);
     const cpu: Record<string, () => Promise<unknown>> = {};
     counts.forEach((workers, i) => {
-      cpu[`${label(workers)}, started`] = () => started[i].map(fib, job, { chunkSize: 1 });
+      cpu[`${label(workers)}, started`] = () => started[i].map(spin, job, { chunkSize: 1 });
     });
-    report("128 x fib(31) by worker count", await compare(cpu), "ms/job", 1000);
+    report("128 x spin(12) by worker count", await compare(cpu), "ms/job", 1000);
     const cold: Record<string, () => Promise<unknown>> = {};
     for (const workers of counts) {
       cold[`${label(workers)}, start-up included`] = async () => {
         await using pool = new Pool({ workers });
-        await pool.map(fib, job, { chunkSize: 1 });
+        await pool.map(spin, job, { chunkSize: 1 });
       };
     }
-    report("128 x fib(31) by worker count, start-up included", await compare(cold), "ms/job", 1000);
+    report(
+      "128 x spin(12) by worker count, start-up included",
+      await compare(cold),
+      "ms/job",
+      1000,
+    );
 
     // Message-bound work: 100,000 queued tiny tasks, and map(square, 1e6).
     const tasks = Array.from({ length: 100_000 }, (_, i) => i);
@@ -303,25 +334,31 @@ const sections: Record<string, () => Promise<void>> = {
     for (const pool of started) await pool.terminate();
   },
 
-  // Start-up: three workers started and a result back from each.
+  // Start-up: a pool of three created, and the first result back.
   async startup() {
     const medians = await compare({
       "3 hand-started workers": async () => {
         const floor = new FloorPool(3);
-        await Promise.all([1, 2, 3].map((x) => floor.square(x)));
+        await floor.square(3);
         floor.close();
       },
       "3 hand-started workers running the pool's program": () => startPoolProgram(3),
       "new Pool({ workers: 3 })": async () => {
         await using pool = new Pool({ workers: 3 });
-        await pool.map(square, [1, 2, 3], { chunkSize: 1 });
+        await pool.apply(square, [3]);
       },
       'new Pool({ workers: 3, permissions: "inherit" })': async () => {
         await using pool = new Pool({ workers: 3, permissions: "inherit" });
-        await pool.map(square, [1, 2, 3], { chunkSize: 1 });
+        await pool.apply(square, [3]);
+      },
+      // What the first result does not show: all three at work takes as long as by hand.
+      "new Pool({ workers: 3 }), all 3 started": async () => {
+        await using pool = new Pool({ workers: 3 });
+        await pool.apply(square, [3]);
+        while (pool.liveWorkers < 3) await new Promise((resolve) => setTimeout(resolve, 0));
       },
     });
-    report("start 3 workers, a result from each", medians, "ms", 1000);
+    report("start 3 workers, the first result back", medians, "ms", 1000);
   },
 
   // The whole seed program as a process: `deno run pool.ts` against Python's.
