@@ -3,7 +3,7 @@
  * alternating, for several rounds, and reports medians and ratios from the
  * same run. Figures are also written to bench/results/latest.json.
  *
- *     deno task bench [--rounds N] [--only NAME]
+ *     deno task bench [--rounds N] [--only NAME[,NAME...]]
  *
  * Python's `multiprocessing.Pool` runs the same workloads when `python3` is
  * on the PATH; each of its rounds is a fresh `python3` process that reports
@@ -32,6 +32,7 @@ const { values } = parseArgs({
   options: { rounds: { type: "string" }, only: { type: "string" } },
 });
 const ROUNDS = Number(values.rounds ?? 5);
+const only = values.only?.split(",");
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -383,7 +384,7 @@ console.log(
 for (const note of notes) console.log(`note: ${note}\n`);
 let failed = false;
 for (const [name, section] of Object.entries(sections)) {
-  if (values.only !== undefined && values.only !== name) continue;
+  if (only !== undefined && !only.includes(name)) continue;
   try {
     await section();
   } catch (error) {
