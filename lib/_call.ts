@@ -20,6 +20,9 @@ export interface Chunk {
   readonly items: ChunkItems;
   /** How many workers died while running this chunk's first item. */
   crashes: number;
+  /** Its slot in the claim buffer of the worker holding it, and the tag there (see `RunChunk`). */
+  slot: number;
+  tag: number;
 }
 
 /** What a call needs from the dispatcher. */
@@ -155,6 +158,8 @@ export abstract class Call {
         start: start + offset,
         items: (this.spread ? null : pack(items, offset, end)) ?? items.slice(offset, end),
         crashes: 0,
+        slot: -1,
+        tag: 0,
       });
     }
   }

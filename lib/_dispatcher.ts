@@ -7,11 +7,14 @@
  * of up to half its window, one message each, so that it starts on its next
  * batch while the answer to the last one travels. How many chunks a worker
  * may hold (its window) follows the measured chunk time: a worker holds about
- * 2 ms of queued work. Chunks of unknown or long duration go one at a time, as
- * in Python's pool, where each worker takes the next task when it is free, so
- * no worker sits idle while another has a queue; tiny ones go up to 512 at a
- * time, so the cost of a message is shared by many tasks. A worker answers
- * once per batch.
+ * 2 ms of queued work, and at least two chunks, the one it runs and the next,
+ * so it never waits on a round trip between chunks; tiny ones go up to 512 at
+ * a time, so the cost of a message is shared by many tasks. A worker answers
+ * once per batch. When the queue is empty and a worker has nothing, it takes
+ * half the chunks that the busiest worker has not started yet (see
+ * `RunChunk` for how a chunk is taken back), so no worker sits idle while
+ * another has work waiting: as in Python's pool, where each worker takes the
+ * next task when it is free.
  *
  * Workers start one per turn of the event loop, the first at once when work
  * arrives and none has started, so work begins while the rest start.
@@ -48,7 +51,7 @@ export interface DispatcherOptions {
 
 /** Queued work per worker, in ms, that the window aims for. */
 const TARGET_QUEUED_MS = 2;
-const MIN_WINDOW = 1;
+const MIN_WINDOW = 2;
 const MAX_WINDOW = 512;
 
 type State = "open" | "closing" | "closed";
@@ -138,21 +141,29 @@ export class Dispatcher implements Engine {
   }
 
   /**
-   * Ends the call's work now: its queued chunks are dropped, and any worker
-   * holding one of its chunks is ended and replaced. Other calls' chunks on
-   * those workers go back to the front of the queue.
+   * Ends the call's work now: its queued chunks are dropped, its chunks that
+   * workers hold but have not started are taken back, and a worker running
+   * one of its chunks is ended and replaced. Other calls' chunks on that
+   * worker go back to the front of the queue.
    */
   abort(call: Call): void {
     this.#calls.delete(call);
     this.#queue.removeWhere((chunk) => chunk.call === call);
     for (const handle of [...this.#handles]) {
-      let holds = false;
-      for (let i = 0; i < handle.inFlight.size; i++) {
+      let running = false;
+      const held = handle.inFlight.size;
+      for (let i = 0; i < held; i++) {
         const chunk = handle.inFlight.shift() as Chunk;
-        if (chunk.call === call) holds = true;
+        if (chunk.call === call) {
+          const stood = handle.takeBack(chunk);
+          if (stood === "taken") continue;
+          if (stood === "running") running = true;
+        }
         handle.inFlight.push(chunk);
       }
-      if (holds) this.#replace(handle, []);
+      if (running) this.#replace(handle, []);
+      // A retiring worker left with nothing will send no answer to be removed on.
+      else if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
     }
     this.#afterChange();
   }
@@ -236,10 +247,13 @@ export class Dispatcher implements Engine {
     for (const chunk of chunks) {
       const call = chunk.call;
       handle.define(call.fnId, this.#specs[call.fnId]);
+      handle.assign(chunk);
       // Packed numbers are copied, not transferred: the chunk keeps its items
       // in case its worker dies and it must run again.
       wire.push({
         id: chunk.id,
+        slot: chunk.slot,
+        tag: chunk.tag,
         fnId: call.fnId,
         spread: call.spread,
         settle: call.settle,
@@ -311,6 +325,8 @@ export class Dispatcher implements Engine {
       start: chunk.start + from,
       items: chunk.items.slice(from, to),
       crashes,
+      slot: -1,
+      tag: 0,
     };
   }
 
@@ -326,7 +342,13 @@ export class Dispatcher implements Engine {
     switch (message.type) {
       case "results":
         for (const result of message.results) {
-          const chunk = handle.inFlight.shift() as Chunk;
+          const chunk = handle.inFlight.shift();
+          if (chunk?.id !== result.id) {
+            // A broken protocol must not hand one chunk's results to another.
+            throw new Error(
+              `Worker ${handle.id} answered for chunk ${result.id}, expected ${chunk?.id}`,
+            );
+          }
           this.#measure(handle, chunk, result);
           this.#complete(chunk, result, result.values.length, handle.id);
         }
@@ -531,8 +553,34 @@ export class Dispatcher implements Engine {
   }
 
   #afterChange(): void {
+    if (this.#queue.size === 0) this.#rebalance();
     if (this.#queue.size > 0) this.submitLater();
     else this.#checkIdle();
+  }
+
+  /**
+   * With nothing queued, a worker that has nothing takes back half the
+   * chunks the busiest worker has not started, from the back of its line.
+   */
+  #rebalance(): void {
+    for (const idle of this.#handles) {
+      if (idle.retiring || idle.inFlight.size > 0) continue;
+      let busiest: WorkerHandle | undefined;
+      for (const handle of this.#handles) {
+        if (handle.inFlight.size > (busiest?.inFlight.size ?? 1)) busiest = handle;
+      }
+      if (busiest === undefined) return;
+      const taken: Chunk[] = [];
+      for (let n = busiest.inFlight.size >> 1; n > 0; n--) {
+        const chunk = busiest.inFlight.peekBack() as Chunk;
+        // Not taken: it has started, and so has every chunk before it.
+        if (busiest.takeBack(chunk) !== "taken") break;
+        taken.push(busiest.inFlight.pop() as Chunk);
+      }
+      for (const chunk of taken) this.#queue.unshift(chunk);
+      // The flush gives them to the idle worker first: it is the least loaded.
+      if (taken.length > 0) return;
+    }
   }
 
   #busy(): boolean {

@@ -16,10 +16,24 @@ export type FunctionSpec =
 /** Items of one chunk: a plain array, or numbers packed in a Float64Array. */
 export type ChunkItems = unknown[] | Float64Array;
 
-/** One chunk of work: consecutive items of one call, run by one function. */
+/**
+ * One chunk of work: consecutive items of one call, run by one function.
+ *
+ * A worker may hold chunks it has not started yet, and the pool may take
+ * those back (to give them to a worker that has gone idle, or because their
+ * call was aborted). Each chunk sent has a slot in the worker's shared claim
+ * buffer holding its `tag`. Before it starts a chunk the worker swaps the tag
+ * for -1 (running), and -2 once it is done; the pool takes a chunk back by
+ * swapping the tag for 0. Whichever swap comes first wins, so a chunk runs
+ * once, and one taken back is skipped without a word.
+ */
 export interface RunChunk {
   /** Pool-wide chunk id, echoed back with the results. */
   readonly id: number;
+  /** Index of the chunk's slot in the worker's claim buffer. */
+  readonly slot: number;
+  /** What the slot holds until the chunk is started or taken back: never 0 or negative. */
+  readonly tag: number;
   /** Id of a function the worker was given with a `define` message. */
   readonly fnId: number;
   /** `true` calls `fn(...item)` (starmap, apply); `false` calls `fn(item)`. */
@@ -36,6 +50,8 @@ export type ToWorker =
     readonly workerId: number;
     /** Int32Array view of a shared stop flag: non-zero asks the worker to stop early. */
     readonly stop: Int32Array;
+    /** The claim buffer: one slot per chunk sent and not yet answered (see `RunChunk`). */
+    readonly claims: Int32Array;
     readonly initializer: FunctionSpec | null;
     readonly initArgs: readonly unknown[];
   }

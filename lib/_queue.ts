@@ -6,7 +6,7 @@
  * @module
  */
 
-/** Double-ended queue with O(1) `push`, `unshift` and `shift`. */
+/** Double-ended queue with O(1) `push`, `pop`, `unshift` and `shift`. */
 export class Deque<T> {
   #items: (T | undefined)[] = new Array(16);
   #head = 0;
@@ -42,9 +42,26 @@ export class Deque<T> {
     return item;
   }
 
+  /** Removes and returns the back item, or `undefined` when empty. */
+  pop(): T | undefined {
+    if (this.#size === 0) return undefined;
+    const at = (this.#head + this.#size - 1) & (this.#items.length - 1);
+    const item = this.#items[at];
+    this.#items[at] = undefined;
+    this.#size--;
+    return item;
+  }
+
   /** The front item without removing it. */
   peek(): T | undefined {
     return this.#size === 0 ? undefined : this.#items[this.#head];
+  }
+
+  /** The back item without removing it. */
+  peekBack(): T | undefined {
+    return this.#size === 0
+      ? undefined
+      : this.#items[(this.#head + this.#size - 1) & (this.#items.length - 1)];
   }
 
   /** Removes every item for which `drop` returns `true`, keeping the order of the rest. */

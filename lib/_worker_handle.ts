@@ -1,6 +1,7 @@
 /**
  * One worker as the pool sees it: the Web Worker, what it has been sent and
- * not yet answered, and the shared flag that asks it to stop.
+ * not yet answered, the shared flag that asks it to stop, and the shared
+ * claims through which chunks it has not started can be taken back.
  *
  * @module
  */
@@ -11,6 +12,15 @@ import { Deque } from "./_queue.ts";
 import { workerMain } from "./worker_main.ts";
 
 let workerUrl: string | undefined;
+
+/** Slots in a worker's claim buffer: more than it ever holds (the dispatcher's window is at most 512). */
+const CLAIM_SLOTS = 1024;
+/** Claim values besides a chunk's tag; the worker program spells them the same way. */
+const TAKEN_BACK = 0;
+const RUNNING = -1;
+
+/** Where a chunk stood when the pool tried to take it back. */
+export type TakeBack = "taken" | "running" | "done";
 
 /**
  * The worker program as a `data:` URL. A worker loaded from a file needs
@@ -47,6 +57,9 @@ export class WorkerHandle {
   lastSent = 0;
   #worker: Worker;
   #stop = new Int32Array(new SharedArrayBuffer(4));
+  #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
+  /** Chunks given a slot so far; the next slot and tag follow from it. */
+  #assigned = 0;
   #defined = new Set<number>();
   #alive = true;
 
@@ -71,6 +84,7 @@ export class WorkerHandle {
       type: "init",
       workerId: start.id,
       stop: this.#stop,
+      claims: this.#claims,
       initializer: start.initializer,
       initArgs: start.initArgs,
     });
@@ -86,6 +100,33 @@ export class WorkerHandle {
     if (this.#defined.has(fnId)) return;
     this.#defined.add(fnId);
     this.#post({ type: "define", fnId, spec });
+  }
+
+  /** Gives `chunk` a slot in the claim buffer, for the message that sends it. */
+  assign(chunk: Chunk): void {
+    const slot = this.#assigned % CLAIM_SLOTS;
+    // Tags run 1 ..< 2^30, one per chunk sent: a slot reused after 1024
+    // sends never holds the tag a stale message for it carries.
+    const tag = (this.#assigned % 0x3fffffff) + 1;
+    this.#assigned++;
+    Atomics.store(this.#claims, slot, tag);
+    chunk.slot = slot;
+    chunk.tag = tag;
+  }
+
+  /**
+   * Takes back a chunk the worker has not started, so that it skips it:
+   * `"taken"` when it had not started, else `"running"` or `"done"` (its
+   * results are on their way). The caller removes a taken chunk from
+   * `inFlight`.
+   */
+  takeBack(chunk: Chunk): TakeBack {
+    const was = Atomics.compareExchange(this.#claims, chunk.slot, chunk.tag, TAKEN_BACK);
+    if (was === chunk.tag) {
+      this.sent--;
+      return "taken";
+    }
+    return was === RUNNING ? "running" : "done";
   }
 
   /**

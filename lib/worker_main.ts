@@ -93,6 +93,8 @@ export function workerMain(): void {
   let head = 0;
   let pumping = false;
   let stopFlag: Int32Array | null = null;
+  /** Claim slots shared with the pool (see `RunChunk`); `null` when started by hand without. */
+  let claims: Int32Array | null = null;
   let dying = false;
   let running: Running | null = null;
   let batchOut: ChunkResult[] = [];
@@ -399,30 +401,51 @@ export function workerMain(): void {
     }
   }
 
+  /** Marks a chunk as started; `false` when the pool has taken it back, and it must be skipped. */
+  function claim(chunk: RunChunk): boolean {
+    return claims === null ||
+      Atomics.compareExchange(claims, chunk.slot, chunk.tag, -1) === chunk.tag;
+  }
+
+  /** Marks a chunk as done: too late to take back, its results are on their way. */
+  function release(chunk: RunChunk): void {
+    if (claims !== null) Atomics.store(claims, chunk.slot, -2);
+  }
+
   function runBatch(chunks: readonly RunChunk[], from: number): void | Promise<void> {
     for (let k = from; k < chunks.length; k++) {
       if (stopped()) return;
-      const result = runChunk(chunks[k]);
+      const chunk = chunks[k];
+      if (!claim(chunk)) continue;
+      const result = runChunk(chunk);
       if (result instanceof Promise) {
         return result.then((done) => {
+          release(chunk);
           batchOut.push(done);
           return runBatch(chunks, k + 1);
         });
       }
+      release(chunk);
       batchOut.push(result);
     }
-    if (stopped()) return;
+    // Nothing to say when every chunk of the batch was taken back.
+    if (stopped() || batchOut.length === 0) return;
     const results = batchOut;
     batchOut = [];
     sendResults(results);
   }
 
-  async function initialize(message: ToWorker & { type: "init" }): Promise<void> {
+  /** Takes the shared buffers; only an initializer makes it asynchronous. */
+  function initialize(message: ToWorker & { type: "init" }): void | Promise<void> {
     stopFlag = message.stop;
-    if (message.initializer === null) return;
+    claims = message.claims ?? null;
+    if (message.initializer !== null) return runInitializer(message.initializer, message.initArgs);
+  }
+
+  async function runInitializer(spec: FunctionSpec, args: readonly unknown[]): Promise<void> {
     try {
-      const init = await resolve(message.initializer);
-      await init(...message.initArgs);
+      const init = await resolve(spec);
+      await init(...args);
     } catch (error) {
       post({ type: "init-failed", error: serialize(error) });
       dying = true;
@@ -447,7 +470,7 @@ export function workerMain(): void {
           ? void fns.set(message.fnId, defineSync(message.spec))
           : define(message);
       case "init":
-        return message.initializer === null ? void (stopFlag = message.stop) : initialize(message);
+        return initialize(message);
     }
   }
 

@@ -320,6 +320,47 @@ Deno.test("an aborted signal rejects with its reason and leaves the pool usable"
   assert.deepEqual(await pool.map(square, [4]), [16]);
 });
 
+/** Keeps its worker busy for `ms`, as CPU-bound work does, and returns `ms`. */
+function busy(ms: number): number {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* busy */ }
+  return ms;
+}
+
+Deno.test("aborting a call whose chunk a worker holds but has not started keeps that worker", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 1, recorder });
+  const controller = new AbortController();
+  const long = pool.map(busy, [300], { chunkSize: 1 });
+  // Sent to the same worker in the same flush, behind the long chunk.
+  const queued = pool.map(busy, [10], { chunkSize: 1, signal: controller.signal });
+  const reason = new Error("not needed");
+  setTimeout(() => controller.abort(reason), 50);
+  await assert.rejects(queued, (e) => e === reason);
+  assert.deepEqual(await long, [300]);
+  // The worker skips the chunk taken back: the next call's is the one it runs after the long one.
+  assert.deepEqual(await pool.map(busy, [5]), [5]);
+  // The long chunk was not interrupted: it ran once, on the first worker, which still lives.
+  assert.deepEqual(recorder.spans.map((span) => [span.row, span.label]), [
+    ["worker 1", "0"],
+    ["worker 1", "0"],
+  ]);
+  assert.equal(pool.liveWorkers, 1);
+});
+
+Deno.test("an idle worker takes over a chunk another holds behind a long one", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({ workers: 2, recorder });
+  // The first worker gets items 0 and 1; item 1 waits behind 300 ms of item 0
+  // unless the second worker, done with items 2 and 3, takes it back.
+  assert.deepEqual(await pool.map(busy, [300, 10, 10, 10], { chunkSize: 1 }), [300, 10, 10, 10]);
+  const rowOf = (label: string) => recorder.spans.find((span) => span.label === label)?.row;
+  assert.notEqual(rowOf("1"), rowOf("0"), JSON.stringify(recorder.spans));
+  // The first worker skips the item taken back: every item ran once, and the pool goes on.
+  assert.deepEqual(await pool.map(busy, [20, 20], { chunkSize: 1 }), [20, 20]);
+  assert.equal(recorder.spans.length, 6);
+});
+
 Deno.test("AbortSignal.timeout() works as a deadline and ends the busy worker", async () => {
   await using pool = new Pool({ workers: 1 });
   const started = Date.now();
