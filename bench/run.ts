@@ -109,10 +109,10 @@ const ITEM = 12;
  * Times `map(spin, items)` on a pool of `workers` whose workers have all
  * started: the time it reports leaves start-up out. The pool is made afresh
  * for each round. On the 2-core machine a worker that had been sent about 300
- * items, one message each, ran the next ones at 23-30 ms instead of 15, in
- * every variant of the loop tried and with V8's memory reducer, concurrent
- * recompilation or parallel GC turned off, while a worker running 700 in one
- * loop did not slow down; a pool kept for every round crossed that line.
+ * items, one message each, ran the next ones at 23-30 ms instead of 15, and a
+ * pool kept for every round crossed that line. The main thread did the same
+ * when it yielded to the event loop between items, so it is the virtual
+ * machine's doing (a CPU that keeps halting and waking), not the workers'.
  */
 async function timedOnStartedPool(workers: number, items: number[]): Promise<number> {
   const pool = await startedPool({ workers });
