@@ -515,10 +515,13 @@ export class Dispatcher implements Engine {
    */
   #spawnMissing(now: boolean): void {
     if (this.#state === "closed") return;
-    const active = this.#activeWorkers();
+    let active = this.#activeWorkers();
     if (active >= this.#options.workers) return;
-    if (now && active === 0) this.#spawn();
-    if (this.#spawnTurn === undefined && this.#activeWorkers() < this.#options.workers) {
+    if (now && active === 0) {
+      this.#spawn();
+      active++;
+    }
+    if (this.#spawnTurn === undefined && active < this.#options.workers) {
       // setImmediate, not setTimeout(0): a turn took about 10 µs against 2 ms,
       // and workers' messages are still handled between turns.
       this.#spawnTurn = setImmediate(this.#spawnNext);
