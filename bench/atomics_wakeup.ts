@@ -6,8 +6,8 @@
  * - {@linkcode AtomicsNumbers}: the number travels in the shared buffer both
  *   ways, and the main thread waits with `Atomics.waitAsync`. The best case:
  *   no serializing at all, which only works for numbers.
- * - {@linkcode AtomicsCall}: a call shaped like the pool's (an object with
- *   the chunk) is written into the shared buffer with `node:v8`'s serializer,
+ * - {@linkcode AtomicsCall}: a call shaped like the pool's (a batch of one
+ *   chunk tuple) is written into the shared buffer with `node:v8`'s serializer,
  *   the worker wakes from `Atomics.wait`, and answers with an ordinary message,
  *   as the pool's results travel.
  *
@@ -109,22 +109,21 @@ export class AtomicsCall {
           Atomics.wait(control, 0, seen);
           seen = Atomics.load(control, 0);
           if (seen < 0) return;
-          const chunk = v8.deserialize(bytes.subarray(0, control[2])).chunks[0];
-          const value = chunk.items[0][0] * chunk.items[0][0];
-          self.postMessage({ type: "results", results: [{ id: chunk.id, values: [value] }] });
+          const [id, , , , , , items] = v8.deserialize(bytes.subarray(0, control[2]))[0];
+          const start = performance.timeOrigin + performance.now();
+          const value = items[0][0] * items[0][0];
+          const end = performance.timeOrigin + performance.now();
+          self.postMessage([[id, [value], null, start, end]]);
         }
       };`,
       this.#shared,
     );
-    this.#worker.onmessage = (event) => this.#pending?.(event.data.results[0].values[0]);
+    this.#worker.onmessage = (event) => this.#pending?.(event.data[0][1][0]);
   }
 
   /** Squares `x` on the worker. */
   square(x: number): Promise<number> {
-    const bytes = this.#serialize({
-      type: "run",
-      chunks: [{ id: this.#seq, fnId: 0, spread: true, settle: false, items: [[x]] }],
-    });
+    const bytes = this.#serialize([[this.#seq, 0, 1, 0, true, false, [[x]]]]);
     this.#bytes.set(bytes);
     this.#control[2] = bytes.length;
     const answer = new Promise<number>((resolve) => this.#pending = resolve);

@@ -64,34 +64,32 @@ export class FloorPool {
 }
 
 /**
- * The floor pool again, with messages shaped like the pool's: a `run`
- * message holding a chunk, answered by a `results` message with timings.
+ * The floor pool again, with messages shaped like the pool's: a batch of one
+ * chunk tuple, answered by a batch of one result tuple with timings.
  * Against {@linkcode FloorPool} it shows what the shape of a message costs.
  */
 export class ShapedFloorPool {
-  #workers: FloorWorkers<unknown, { values: number[] }>;
+  #workers: FloorWorkers<unknown, unknown[][]>;
 
   /** Starts `size` workers. */
   constructor(size: number) {
     this.#workers = new FloorWorkers(
       size,
       `self.onmessage = (e) => {
-        const chunk = e.data[1].chunks[0];
+        const [id, , , , , , items] = e.data[1][0];
         const start = performance.timeOrigin + performance.now();
-        const values = [chunk.items[0][0] * chunk.items[0][0]];
+        const values = [items[0][0] * items[0][0]];
         const end = performance.timeOrigin + performance.now();
-        self.postMessage([e.data[0], { type: "results", id: chunk.id, values, errors: null, start, end }]);
+        self.postMessage([e.data[0], [[id, values, null, start, end]]]);
       };`,
     );
   }
 
   /** Squares `x` on the next worker in turn. */
   async square(x: number): Promise<number> {
-    const run = {
-      type: "run",
-      chunks: [{ id: 0, fnId: 0, spread: true, settle: false, items: [[x]] }],
-    };
-    return (await this.#workers.send(run)).values[0];
+    const run = [[0, 0, 1, 0, true, false, [[x]]]];
+    const [[, values]] = await this.#workers.send(run);
+    return (values as number[])[0];
   }
 
   /** Ends every worker. */

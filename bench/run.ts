@@ -167,8 +167,8 @@ async function startPoolProgram(count: number): Promise<void> {
   });
   await new Promise((resolve) => {
     workers[0].onmessage = resolve;
-    const chunk = { id: 0, fnId: 0, spread: false, settle: false, items: [3] };
-    workers[0].postMessage({ type: "run", chunks: [chunk] });
+    // A batch of one chunk: [id, slot, tag, fnId, spread, settle, items] (see lib/_protocol.ts).
+    workers[0].postMessage([[0, 0, 1, 0, false, false, [3]]]);
   });
   for (const worker of workers) worker.terminate();
 }

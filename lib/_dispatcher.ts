@@ -250,15 +250,15 @@ export class Dispatcher implements Engine {
       handle.assign(chunk);
       // Packed numbers are copied, not transferred: the chunk keeps its items
       // in case its worker dies and it must run again.
-      wire.push({
-        id: chunk.id,
-        slot: chunk.slot,
-        tag: chunk.tag,
-        fnId: call.fnId,
-        spread: call.spread,
-        settle: call.settle,
-        items: chunk.items,
-      });
+      wire.push([
+        chunk.id,
+        chunk.slot,
+        chunk.tag,
+        call.fnId,
+        call.spread,
+        call.settle,
+        chunk.items,
+      ]);
     }
     try {
       handle.run(chunks, wire);
@@ -339,21 +339,12 @@ export class Dispatcher implements Engine {
   }
 
   #onMessage = (handle: WorkerHandle, message: FromWorker): void => {
+    if (Array.isArray(message)) {
+      this.#results(handle, message);
+      this.#afterChange();
+      return;
+    }
     switch (message.type) {
-      case "results":
-        for (const result of message.results) {
-          const chunk = handle.inFlight.shift();
-          if (chunk?.id !== result.id) {
-            // A broken protocol must not hand one chunk's results to another.
-            throw new Error(
-              `Worker ${handle.id} answered for chunk ${result.id}, expected ${chunk?.id}`,
-            );
-          }
-          this.#measure(handle, chunk, result);
-          this.#complete(chunk, result, result.values.length, handle.id);
-        }
-        if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
-        break;
       case "dying":
         this.#crashed(
           handle,
@@ -375,6 +366,21 @@ export class Dispatcher implements Engine {
     this.#afterChange();
   };
 
+  /** A batch's results, in the order its chunks were sent. */
+  #results(handle: WorkerHandle, results: readonly ChunkResult[]): void {
+    for (const result of results) {
+      const chunk = handle.inFlight.shift();
+      const [id, values] = result;
+      if (chunk?.id !== id) {
+        // A broken protocol must not hand one chunk's results to another.
+        throw new Error(`Worker ${handle.id} answered for chunk ${id}, expected ${chunk?.id}`);
+      }
+      this.#measure(handle, chunk, result);
+      this.#complete(chunk, result, values.length, handle.id);
+    }
+    if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
+  }
+
   #onFailure = (handle: WorkerHandle, reason: string): void => {
     // The worker could not report this itself, so where it stopped is unknown:
     // the chunk it was running is blamed from its first item.
@@ -389,26 +395,18 @@ export class Dispatcher implements Engine {
   };
 
   /** Feeds the window estimate and the recorder from a chunk's timing. */
-  #measure(handle: WorkerHandle, chunk: Chunk, result: ChunkResult): void {
-    const ms = result.end - result.start;
+  #measure(handle: WorkerHandle, chunk: Chunk, [, values, , start, end]: ChunkResult): void {
+    const ms = end - start;
     this.#avgChunkMs = this.#avgChunkMs < 0 ? ms : this.#avgChunkMs * 0.8 + ms * 0.2;
     const window = Math.ceil(TARGET_QUEUED_MS / Math.max(this.#avgChunkMs, 1e-3));
     this.#window = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, window));
-    this.#options.recorder?.chunk(
-      handle.id,
-      chunk.start,
-      result.values.length,
-      result.start,
-      result.end,
-    );
+    this.#options.recorder?.chunk(handle.id, chunk.start, values.length, start, end);
   }
 
   /** Hands a chunk's results for its first `count` items to its call. */
-  #complete(chunk: Chunk, result: ChunkResult, count: number, workerId: number): void {
+  #complete(chunk: Chunk, [, values, errors]: ChunkResult, count: number, workerId: number): void {
     const call = chunk.call;
     if (call.finished) return;
-    const values = result.values;
-    const errors = result.errors;
     if (errors === null) {
       if (count > 0) {
         call.deliver(chunk.start, count === values.length ? values : slice(values, 0, count));
@@ -446,12 +444,12 @@ export class Dispatcher implements Engine {
   ): void {
     const held: Chunk[] = [];
     while (handle.inFlight.size > 0) held.push(handle.inFlight.shift() as Chunk);
-    const byId = new Map(results.map((result) => [result.id, result]));
+    const byId = new Map(results.map((result) => [result[0], result]));
     const requeue: Chunk[] = [];
     for (const chunk of held) {
       const result = byId.get(chunk.id);
       if (chunk.id !== chunkId) {
-        if (result !== undefined) this.#complete(chunk, result, result.values.length, handle.id);
+        if (result !== undefined) this.#complete(chunk, result, result[1].length, handle.id);
         else requeue.push(chunk);
         continue;
       }

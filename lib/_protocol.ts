@@ -17,7 +17,14 @@ export type FunctionSpec =
 export type ChunkItems = unknown[] | Float64Array;
 
 /**
- * One chunk of work: consecutive items of one call, run by one function.
+ * One chunk of work, consecutive items of one call run by one function, as a
+ * tuple: `[id, slot, tag, fnId, spread, settle, items]`.
+ *
+ * The messages sent for every chunk are tuples, not objects: a structured
+ * clone writes out, and reads back, every key of every object. With tuples an
+ * awaited call took 6-17% less time and 100,000 queued tasks 13-18% less, in
+ * A/B runs in one process (see the README's Performance section). The rarer
+ * messages stay objects.
  *
  * A worker may hold chunks it has not started yet, and the pool may take
  * those back (to give them to a worker that has gone idle, or because their
@@ -27,21 +34,21 @@ export type ChunkItems = unknown[] | Float64Array;
  * swapping the tag for 0. Whichever swap comes first wins, so a chunk runs
  * once, and one taken back is skipped without a word.
  */
-export interface RunChunk {
+export type RunChunk = readonly [
   /** Pool-wide chunk id, echoed back with the results. */
-  readonly id: number;
+  id: number,
   /** Index of the chunk's slot in the worker's claim buffer. */
-  readonly slot: number;
+  slot: number,
   /** What the slot holds until the chunk is started or taken back: never 0 or negative. */
-  readonly tag: number;
+  tag: number,
   /** Id of a function the worker was given with a `define` message. */
-  readonly fnId: number;
+  fnId: number,
   /** `true` calls `fn(...item)` (starmap, apply); `false` calls `fn(item)`. */
-  readonly spread: boolean;
+  spread: boolean,
   /** `true` runs every item and reports each error; `false` stops at the first. */
-  readonly settle: boolean;
-  readonly items: ChunkItems;
-}
+  settle: boolean,
+  items: ChunkItems,
+];
 
 /** Main thread → worker. */
 export type ToWorker =
@@ -56,7 +63,8 @@ export type ToWorker =
     readonly initArgs: readonly unknown[];
   }
   | { readonly type: "define"; readonly fnId: number; readonly spec: FunctionSpec }
-  | { readonly type: "run"; readonly chunks: readonly RunChunk[] };
+  /** A batch of chunks to run, in order: the only message that is an array. */
+  | RunChunk[];
 
 /** An error as it travels: everything needed to rebuild it faithfully. */
 export interface SerializedError {
@@ -79,20 +87,25 @@ export interface ItemError {
   readonly unsendable?: boolean;
 }
 
-/** What a worker reports for one finished chunk. */
-export interface ChunkResult {
-  readonly id: number;
+/**
+ * What a worker reports for one finished chunk, as a tuple (see `RunChunk`):
+ * `[id, values, errors, start, end]`.
+ */
+export type ChunkResult = readonly [
+  id: number,
   /** Results by index inside the chunk; holes stay holes. */
-  readonly values: ChunkItems;
-  readonly errors: readonly ItemError[] | null;
-  /** Start and end of the chunk, in ms since the epoch (`timeOrigin + now()`, a clock all threads share). */
-  readonly start: number;
-  readonly end: number;
-}
+  values: ChunkItems,
+  errors: readonly ItemError[] | null,
+  /** Start of the chunk, in ms since the epoch (`timeOrigin + now()`, a clock all threads share). */
+  start: number,
+  /** End of the chunk, on the same clock. */
+  end: number,
+];
 
 /** Worker → main thread. */
 export type FromWorker =
-  | { readonly type: "results"; readonly results: readonly ChunkResult[] }
+  /** Results of a batch's chunks, in order: the only message that is an array. */
+  | ChunkResult[]
   | { readonly type: "init-failed"; readonly error: SerializedError }
   | {
     /**

@@ -134,7 +134,7 @@ export class WorkerHandle {
    * an item cannot be cloned; nothing is then recorded as in flight.
    */
   run(chunks: Chunk[], wire: RunChunk[]): void {
-    this.#post({ type: "run", chunks: wire });
+    this.#post(wire);
     for (const chunk of chunks) this.inFlight.push(chunk);
     this.sent += chunks.length;
   }

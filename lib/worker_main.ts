@@ -42,13 +42,14 @@ import type {
  *   initializer: null, initArgs: [],
  * });
  * worker.postMessage({ type: "define", fnId: 1, spec: { kind: "source", source: "(n) => n + 1" } });
- * worker.postMessage({
- *   type: "run",
- *   chunks: [{ id: 7, fnId: 1, spread: false, settle: false, items: [1, 2] }],
- * });
+ * // A batch of one chunk: [id, slot, tag, fnId, spread, settle, items].
+ * worker.postMessage([[7, 0, 1, 1, false, false, [1, 2]]]);
  * const { data } = await reply;
  * worker.terminate();
- * assert.deepEqual(data.results[0].values, [2, 3]);
+ * // Its results: [id, values, errors, start, end].
+ * const [[id, values]] = data;
+ * assert.equal(id, 7);
+ * assert.deepEqual(values, [2, 3]);
  * ```
  */
 export function workerMain(): void {
@@ -177,13 +178,8 @@ export function workerMain(): void {
     if (running !== null) {
       chunkId = running.id;
       index = running.index;
-      results.push({
-        id: running.id,
-        values: (running.numbers ?? running.values).slice(0, index),
-        errors: running.errors,
-        start: running.start,
-        end: now(),
-      });
+      const values = (running.numbers ?? running.values).slice(0, index);
+      results.push([running.id, values, running.errors, running.start, now()]);
     }
     try {
       post({ type: "dying", how, error, results, chunkId, index });
@@ -238,13 +234,7 @@ export function workerMain(): void {
     running = null;
     if (state.numbers !== null) {
       // An item that failed still holds its input here; the pool skips failed items' values.
-      return {
-        id: state.id,
-        values: state.numbers,
-        errors: state.errors,
-        start: state.start,
-        end: now(),
-      };
+      return [state.id, state.numbers, state.errors, state.start, now()];
     }
     const values = state.values;
     let packed: ChunkItems = values;
@@ -260,7 +250,7 @@ export function workerMain(): void {
       }
       if (i === n) packed = numbers;
     }
-    return { id: state.id, values: packed, errors: state.errors, start: state.start, end: now() };
+    return [state.id, packed, state.errors, state.start, now()];
   }
 
   /** Runs items from `from` on; hands over to a promise when a task returns one. */
@@ -342,36 +332,39 @@ export function workerMain(): void {
     return null;
   }
 
-  function runChunk(chunk: RunChunk): ChunkResult | Promise<ChunkResult> {
-    const entry = fns.get(chunk.fnId) ??
-      { fn: null, failure: new Error(`Function ${chunk.fnId} was never defined`) };
-    const packedIn = chunk.items instanceof Float64Array;
+  function runChunk(
+    [id, , , fnId, spread, settle, items]: RunChunk,
+  ): ChunkResult | Promise<ChunkResult> {
+    const entry = fns.get(fnId) ??
+      { fn: null, failure: new Error(`Function ${fnId} was never defined`) };
+    const packedIn = items instanceof Float64Array;
     const state: Running = {
-      id: chunk.id,
+      id,
       fn: entry.fn,
       failure: entry.failure,
-      items: chunk.items,
-      spread: chunk.spread,
-      settle: chunk.settle,
-      values: packedIn ? [] : new Array(chunk.items.length),
+      items,
+      spread,
+      settle,
+      values: packedIn ? [] : new Array(items.length),
       // Results overwrite the chunk's own copy of its numbers: item i is read
       // before result i is written, and never again.
-      numbers: packedIn ? chunk.items as Float64Array : null,
+      numbers: packedIn ? items : null,
       errors: null,
       start: now(),
       index: 0,
     };
     running = state;
-    return packedIn && !chunk.spread && entry.fn !== null
-      ? advanceNumbers(state, entry.fn, chunk.items as Float64Array)
+    return packedIn && !spread && entry.fn !== null
+      ? advanceNumbers(state, entry.fn, items)
       : advance(state, 0);
   }
 
   /** Replaces results that cannot be cloned with errors saying so. */
   function sendable(results: ChunkResult[]): void {
-    for (const result of results) {
-      const values = result.values;
+    for (let k = 0; k < results.length; k++) {
+      const [id, values, sent, start, end] = results[k];
       if (values instanceof Float64Array) continue;
+      const errors = sent === null ? [] : [...sent];
       for (let i = 0; i < values.length; i++) {
         if (!(i in values) || cloneable(values[i])) continue;
         let reason: unknown;
@@ -381,35 +374,33 @@ export function workerMain(): void {
           reason = error;
         }
         values[i] = undefined;
-        const errors = (result.errors ?? []) as ItemError[];
         errors.push({ index: i, error: serialize(reason), unsendable: true });
-        (result as { errors: ItemError[] | null }).errors = errors;
       }
+      if (errors.length > 0) results[k] = [id, values, errors, start, end];
     }
   }
 
   function sendResults(results: ChunkResult[]): void {
     const transfer: Transferable[] = [];
-    for (const result of results) {
-      if (result.values instanceof Float64Array) transfer.push(result.values.buffer as ArrayBuffer);
+    for (const [, values] of results) {
+      if (values instanceof Float64Array) transfer.push(values.buffer as ArrayBuffer);
     }
     try {
-      post({ type: "results", results }, transfer);
+      post(results, transfer);
     } catch {
       sendable(results);
-      post({ type: "results", results }, transfer);
+      post(results, transfer);
     }
   }
 
   /** Marks a chunk as started; `false` when the pool has taken it back, and it must be skipped. */
-  function claim(chunk: RunChunk): boolean {
-    return claims === null ||
-      Atomics.compareExchange(claims, chunk.slot, chunk.tag, -1) === chunk.tag;
+  function claim([, slot, tag]: RunChunk): boolean {
+    return claims === null || Atomics.compareExchange(claims, slot, tag, -1) === tag;
   }
 
   /** Marks a chunk as done: too late to take back, its results are on their way. */
-  function release(chunk: RunChunk): void {
-    if (claims !== null) Atomics.store(claims, chunk.slot, -2);
+  function release([, slot]: RunChunk): void {
+    if (claims !== null) Atomics.store(claims, slot, -2);
   }
 
   function runBatch(chunks: readonly RunChunk[], from: number): void | Promise<void> {
@@ -436,7 +427,7 @@ export function workerMain(): void {
   }
 
   /** Takes the shared buffers; only an initializer makes it asynchronous. */
-  function initialize(message: ToWorker & { type: "init" }): void | Promise<void> {
+  function initialize(message: Extract<ToWorker, { type: "init" }>): void | Promise<void> {
     stopFlag = message.stop;
     claims = message.claims ?? null;
     if (message.initializer !== null) return runInitializer(message.initializer, message.initArgs);
@@ -453,7 +444,7 @@ export function workerMain(): void {
     }
   }
 
-  async function define(message: ToWorker & { type: "define" }): Promise<void> {
+  async function define(message: Extract<ToWorker, { type: "define" }>): Promise<void> {
     try {
       fns.set(message.fnId, { fn: await resolve(message.spec), failure: null });
     } catch (error) {
@@ -462,9 +453,8 @@ export function workerMain(): void {
   }
 
   function handle(message: ToWorker): void | Promise<void> {
+    if (Array.isArray(message)) return runBatch(message, 0);
     switch (message.type) {
-      case "run":
-        return runBatch(message.chunks, 0);
       case "define":
         return message.spec.kind === "source"
           ? void fns.set(message.fnId, defineSync(message.spec))
