@@ -147,19 +147,28 @@ Deno.test("a recorder keeps named spans and chunks in the order recorded, across
   recorder.record("Thread-1", t + 1, t + 2, "1");
   recorder.chunk(3, 10, 1, t + 2, t + 3);
   assert.equal(recorder.spans.length, 2);
-  for (let i = 0; i < 300; i++) recorder.chunk(1, i * 4, 4, t + 4 + i, t + 5 + i);
-  recorder.record("Thread-2", t + 400, t + 401, "", "wait");
+  // Enough chunks to fill more than two blocks of the log.
+  for (let i = 0; i < 9000; i++) recorder.chunk(1, i * 4, 4, t + 4 + i, t + 5 + i);
+  recorder.record("Thread-2", t + 9100, t + 9101, "", "wait");
   const spans = recorder.spans;
-  assert.equal(spans.length, 303);
+  assert.equal(spans.length, 9003);
   assert.deepEqual(spans[0], { row: "Thread-1", start: 1, end: 2, label: "1", kind: "run" });
   assert.deepEqual(spans[1], { row: "worker 3", start: 2, end: 3, label: "10", kind: "run" });
-  assert.deepEqual(spans[301], {
-    row: "worker 1",
-    start: 303,
-    end: 304,
-    label: "1196..1199",
-    kind: "run",
+  for (const i of [4093, 4094, 8190, 8999]) {
+    assert.deepEqual(spans[i + 2], {
+      row: "worker 1",
+      start: 4 + i,
+      end: 5 + i,
+      label: `${i * 4}..${i * 4 + 3}`,
+      kind: "run",
+    });
+  }
+  assert.deepEqual(spans[9002], {
+    row: "Thread-2",
+    start: 9100,
+    end: 9101,
+    label: "",
+    kind: "wait",
   });
-  assert.deepEqual(spans[302], { row: "Thread-2", start: 400, end: 401, label: "", kind: "wait" });
   assert.deepEqual(JSON.parse(JSON.stringify(recorder))[1], spans[1]);
 });
