@@ -561,26 +561,33 @@ export class Dispatcher implements Engine {
 
   /**
    * With nothing queued, a worker that has nothing takes back half the
-   * chunks the busiest worker has not started, from the back of its line.
+   * chunks the busiest worker has not started, from the back of its line,
+   * or its only chunk when it has not started that: a worker still starting
+   * holds chunks it cannot run yet, and a pool's first few tiny items would
+   * otherwise wait tens of milliseconds for it.
    */
   #rebalance(): void {
     for (const idle of this.#handles) {
       if (idle.retiring || idle.inFlight.size > 0) continue;
       let busiest: WorkerHandle | undefined;
       for (const handle of this.#handles) {
-        if (handle.inFlight.size > (busiest?.inFlight.size ?? 1)) busiest = handle;
+        if (handle.inFlight.size > (busiest?.inFlight.size ?? 0)) busiest = handle;
       }
       if (busiest === undefined) return;
       const taken: Chunk[] = [];
-      for (let n = busiest.inFlight.size >> 1; n > 0; n--) {
+      const wanted = Math.min(this.#room(idle), Math.max(1, busiest.inFlight.size >> 1));
+      for (let n = wanted; n > 0; n--) {
         const chunk = busiest.inFlight.peekBack() as Chunk;
         // Not taken: it has started, and so has every chunk before it.
         if (busiest.takeBack(chunk) !== "taken") break;
         taken.push(busiest.inFlight.pop() as Chunk);
       }
-      for (const chunk of taken) this.#queue.unshift(chunk);
-      // The flush gives them to the idle worker first: it is the least loaded.
-      if (taken.length > 0) return;
+      if (taken.length > 0) {
+        // Straight to the idle worker: through the queue, a tie with a worker
+        // left empty-handed could send them back to the one still starting.
+        this.#send(idle, taken.reverse());
+        return;
+      }
     }
   }
 

@@ -361,6 +361,25 @@ Deno.test("an idle worker takes over a chunk another holds behind a long one", a
   assert.equal(recorder.spans.length, 6);
 });
 
+Deno.test("an idle worker takes the chunks of a worker that has not started them", async () => {
+  const recorder = new Recorder();
+  await using pool = new Pool({
+    workers: 2,
+    recorder,
+    // Worker 2 takes 30 s to get ready: it holds its chunks without starting them.
+    initializer: () => {
+      const name = (globalThis as { name?: string }).name;
+      if (name === "pool-worker-2") return new Promise((resolve) => setTimeout(resolve, 30_000));
+    },
+  });
+  assert.deepEqual(await pool.map(square, [1, 2, 3, 4], { chunkSize: 1 }), [1, 4, 9, 16]);
+  assert.equal(pool.liveWorkers, 2, "worker 2 was started and given chunks");
+  assert.deepEqual(
+    recorder.spans.map((span) => span.row),
+    ["worker 1", "worker 1", "worker 1", "worker 1"],
+  );
+});
+
 Deno.test("AbortSignal.timeout() works as a deadline and ends the busy worker", async () => {
   await using pool = new Pool({ workers: 1 });
   const started = Date.now();

@@ -160,7 +160,10 @@ Deno.test("threads.ts --cpu: async tasks take turns, workers overlap, same check
 
 Deno.test("pool.ts --timeline charts the workers; --json is one parseable document", async () => {
   let io = captureIo();
-  assert.equal(await runScript(poolMain, ["--range", "40", "--workers", "2", "--timeline"], io), 0);
+  // Work enough that the second worker is up before the first has done it all:
+  // tiny items would all run on the first worker while the second starts.
+  const args = ["--range", "40", "--workers", "2", "--work", "5000", "--timeline"];
+  assert.equal(await runScript(poolMain, args, io), 0);
   assert.match(io.stdout[3], /^40 numbers on 2 workers in .* pool start-up included:$/);
   assert.ok(io.stdout[4].startsWith("worker 1 |") && io.stdout[5].startsWith("worker 2 |"));
   io = captureIo();
