@@ -11,8 +11,8 @@
  * so it never waits on a round trip between chunks; tiny ones go up to 512 at
  * a time, so the cost of a message is shared by many tasks. A worker answers
  * once per batch. When the queue is empty and a worker has nothing, it takes
- * half the chunks that the busiest worker has not started yet (see
- * `RunChunk` for how a chunk is taken back), so no worker sits idle while
+ * half the chunks that the busiest worker has not started yet, or its only
+ * one (see `RunChunk` for how a chunk is taken back), so no worker sits idle while
  * another has work waiting: as in Python's pool, where each worker takes the
  * next task when it is free.
  *
@@ -162,8 +162,7 @@ export class Dispatcher implements Engine {
         handle.inFlight.push(chunk);
       }
       if (running) this.#replace(handle, []);
-      // A retiring worker left with nothing will send no answer to be removed on.
-      else if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
+      else this.#removeIfSpent(handle);
     }
     this.#afterChange();
   }
@@ -378,7 +377,7 @@ export class Dispatcher implements Engine {
       this.#measure(handle, chunk, result);
       this.#complete(chunk, result, values.length, handle.id);
     }
-    if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
+    this.#removeIfSpent(handle);
   }
 
   #onFailure = (handle: WorkerHandle, reason: string): void => {
@@ -567,28 +566,31 @@ export class Dispatcher implements Engine {
    * otherwise wait tens of milliseconds for it.
    */
   #rebalance(): void {
-    for (const idle of this.#handles) {
-      if (idle.retiring || idle.inFlight.size > 0) continue;
-      let busiest: WorkerHandle | undefined;
-      for (const handle of this.#handles) {
-        if (handle.inFlight.size > (busiest?.inFlight.size ?? 0)) busiest = handle;
-      }
-      if (busiest === undefined) return;
-      const taken: Chunk[] = [];
-      const wanted = Math.min(this.#room(idle), Math.max(1, busiest.inFlight.size >> 1));
-      for (let n = wanted; n > 0; n--) {
-        const chunk = busiest.inFlight.peekBack() as Chunk;
-        // Not taken: it has started, and so has every chunk before it.
-        if (busiest.takeBack(chunk) !== "taken") break;
-        taken.push(busiest.inFlight.pop() as Chunk);
-      }
-      if (taken.length > 0) {
-        // Straight to the idle worker: through the queue, a tie with a worker
-        // left empty-handed could send them back to the one still starting.
-        this.#send(idle, taken.reverse());
-        return;
-      }
+    const idle = this.#handles.find((handle) => !handle.retiring && handle.inFlight.size === 0);
+    if (idle === undefined) return;
+    let busiest: WorkerHandle | undefined;
+    for (const handle of this.#handles) {
+      if (handle.inFlight.size > (busiest?.inFlight.size ?? 0)) busiest = handle;
     }
+    if (busiest === undefined) return;
+    const taken: Chunk[] = [];
+    const wanted = Math.min(this.#room(idle), Math.max(1, busiest.inFlight.size >> 1));
+    for (let n = wanted; n > 0; n--) {
+      const chunk = busiest.inFlight.peekBack() as Chunk;
+      // Not taken: it has started, and so has every chunk before it.
+      if (busiest.takeBack(chunk) !== "taken") break;
+      taken.push(busiest.inFlight.pop() as Chunk);
+    }
+    if (taken.length === 0) return;
+    // Straight to the idle worker: through the queue, a tie with a worker
+    // left empty-handed could send them back to the one still starting.
+    this.#send(idle, taken.reverse());
+    this.#removeIfSpent(busiest);
+  }
+
+  /** Removes a retiring worker that holds nothing: no answer will come to remove it on. */
+  #removeIfSpent(handle: WorkerHandle): void {
+    if (handle.retiring && handle.inFlight.size === 0) this.#remove(handle);
   }
 
   #busy(): boolean {
