@@ -165,7 +165,10 @@ export function workerMain(): void {
   }
 
   function post(message: FromWorker, transfer: Transferable[] = []): void {
-    scope.postMessage(message, transfer);
+    // An empty transfer list is not free: with one, a worker's first
+    // postMessage took 2.5-3 ms instead of 0.2-0.4, and each later one 30-50 µs more.
+    if (transfer.length === 0) scope.postMessage(message);
+    else scope.postMessage(message, transfer);
   }
 
   /** Sends the last word before the worker goes: what finished, and where it died. */
