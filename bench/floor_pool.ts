@@ -6,14 +6,23 @@
  * @module
  */
 
+/**
+ * A `blob:` URL for a worker program, as the pool makes its own: workers
+ * started from one began sooner than from a `data:` URL. Revoke it when done.
+ */
+export function programUrl(source: string): string {
+  return URL.createObjectURL(new Blob([source], { type: "application/javascript" }));
+}
+
 /** Workers running `source`, which answers each `[id, payload]` with `[id, result]`. */
 class FloorWorkers<In, Out> {
   #workers: Worker[] = [];
   #pending = new Map<number, (value: Out) => void>();
   #next = 0;
+  #url: string;
 
   constructor(size: number, source: string) {
-    const url = "data:application/javascript," + encodeURIComponent(source);
+    const url = this.#url = programUrl(source);
     for (let i = 0; i < size; i++) {
       const worker = new Worker(url, { type: "module" });
       worker.onmessage = (e: MessageEvent<[number, Out]>) => {
@@ -42,6 +51,7 @@ class FloorWorkers<In, Out> {
 
   close(): void {
     for (const worker of this.#workers) worker.terminate();
+    URL.revokeObjectURL(this.#url);
   }
 }
 

@@ -17,7 +17,7 @@ import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
 import { serialize } from "node:v8";
 import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
-import { FloorPool, PackedFloor, ShapedFloorPool } from "./floor_pool.ts";
+import { FloorPool, PackedFloor, programUrl, ShapedFloorPool } from "./floor_pool.ts";
 
 interface Row {
   readonly comparison: string;
@@ -164,7 +164,7 @@ function report(comparison: string, medians: Map<string, number>, unit: string, 
  * for a result: the pool's start-up, done by hand.
  */
 async function startPoolProgram(count: number): Promise<void> {
-  const url = "data:application/javascript," + encodeURIComponent(`(${workerMain.toString()})();`);
+  const url = programUrl(`(${workerMain.toString()})();`);
   const workers = Array.from({ length: count }, (_, id) => {
     const worker = new Worker(url, { type: "module" });
     const stop = new Int32Array(new SharedArrayBuffer(4));
@@ -179,6 +179,7 @@ async function startPoolProgram(count: number): Promise<void> {
     workers[0].postMessage([[0, 0, 1, 0, false, false, [3]]]);
   });
   for (const worker of workers) worker.terminate();
+  URL.revokeObjectURL(url);
 }
 
 const sections: Record<string, () => Promise<void>> = {

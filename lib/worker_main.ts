@@ -1,10 +1,10 @@
 /**
  * The program every pool worker runs.
  *
- * {@linkcode workerMain} is shipped to each worker as source text inside a
- * `data:` URL, the same way task functions are. Loading a worker from a file
- * would need `--allow-read`; a `data:` worker needs no permission at all. The
- * price is the same rule tasks follow: the function is self-contained and
+ * {@linkcode workerMain} is shipped to each worker as source text, as task
+ * functions are, inside a `blob:` URL. Loading a worker from a file would
+ * need `--allow-read`; a worker made from source needs no permission at all.
+ * The price is the same rule tasks follow: the function is self-contained and
  * imports nothing at run time (only types, which vanish when it is compiled).
  *
  * @module
