@@ -12,9 +12,9 @@
  * a time, so the cost of a message is shared by many tasks. A worker answers
  * once per batch. When the queue is empty and a worker has nothing, it takes
  * half the chunks that the busiest worker has not started yet, or its only
- * one (see `RunChunk` for how a chunk is taken back), so no worker sits idle while
- * another has work waiting: as in Python's pool, where each worker takes the
- * next task when it is free.
+ * one (see `RunChunk` for how a chunk is taken back), so no worker sits idle
+ * while another has work waiting: as in Python's pool, where each worker
+ * takes the next task when it is free.
  *
  * Workers start one per turn of the event loop, the first at once when work
  * arrives and none has started, so work begins while the rest start.

@@ -57,8 +57,12 @@ export type ToWorker =
     readonly workerId: number;
     /** Int32Array view of a shared stop flag: non-zero asks the worker to stop early. */
     readonly stop: Int32Array;
-    /** The claim buffer: one slot per chunk sent and not yet answered (see `RunChunk`). */
-    readonly claims: Int32Array;
+    /**
+     * The claim buffer: one slot per chunk sent and not yet answered (see
+     * `RunChunk`). The pool always sends one; a worker started by hand without
+     * it runs every chunk it is sent.
+     */
+    readonly claims?: Int32Array;
     readonly initializer: FunctionSpec | null;
     readonly initArgs: readonly unknown[];
   }

@@ -45,7 +45,7 @@ export class Deque<T> {
   /** Removes and returns the back item, or `undefined` when empty. */
   pop(): T | undefined {
     if (this.#size === 0) return undefined;
-    const at = (this.#head + this.#size - 1) & (this.#items.length - 1);
+    const at = this.#backIndex();
     const item = this.#items[at];
     this.#items[at] = undefined;
     this.#size--;
@@ -59,9 +59,11 @@ export class Deque<T> {
 
   /** The back item without removing it. */
   peekBack(): T | undefined {
-    return this.#size === 0
-      ? undefined
-      : this.#items[(this.#head + this.#size - 1) & (this.#items.length - 1)];
+    return this.#size === 0 ? undefined : this.#items[this.#backIndex()];
+  }
+
+  #backIndex(): number {
+    return (this.#head + this.#size - 1) & (this.#items.length - 1);
   }
 
   /** Removes every item for which `drop` returns `true`, keeping the order of the rest. */
