@@ -10,6 +10,15 @@
  *   chunk tuple) is written into the shared buffer with `node:v8`'s serializer,
  *   the worker wakes from `Atomics.wait`, and answers with an ordinary message,
  *   as the pool's results travel.
+ * - {@linkcode AtomicsCallBothWays}: the same call, and its answer shaped like
+ *   the pool's results, both serialized into the shared buffer; the main
+ *   thread waits with `Atomics.waitAsync`. No message at all, for any value.
+ * - {@linkcode PortWindow}: calls travel as messages on a `MessagePort`. After
+ *   each answer the worker waits up to {@linkcode WINDOW_MS} in `Atomics.wait`
+ *   and takes the next call with `receiveMessageOnPort`, skipping its event
+ *   loop; it then gives the event loop one turn, as a pool would have to for
+ *   its tasks' timers and promises. Past the window, the call arrives through
+ *   the port's `onmessage`. (Node's worker pools use this pattern.)
  *
  * The numbers-only figure is a measure of how fast a sleeping thread wakes,
  * and on a virtual machine that depends on the guest's idle loop. The 2-core
@@ -137,5 +146,136 @@ export class AtomicsCall {
     Atomics.store(this.#control, 0, -1);
     Atomics.notify(this.#control, 0);
     this.#worker.terminate();
+  }
+}
+
+/** A pool-shaped call and its answer, both serialized into the shared buffer. */
+export class AtomicsCallBothWays {
+  #shared = new SharedArrayBuffer(HEADER + 4096);
+  #control = new Int32Array(this.#shared, 0, 4);
+  #bytes = new Uint8Array(this.#shared, HEADER);
+  #seq = 0;
+  #worker: Worker;
+  #v8: V8Serializer;
+
+  /** Starts the worker; `v8` is `node:v8` (its `serialize` and `deserialize`). */
+  constructor(v8: V8Serializer) {
+    this.#v8 = v8;
+    this.#worker = start(
+      `self.onmessage = async (e) => {
+        const v8 = await import("node:v8");
+        const control = new Int32Array(e.data, 0, 4);
+        const bytes = new Uint8Array(e.data, ${HEADER});
+        let seen = 0;
+        for (;;) {
+          Atomics.wait(control, 0, seen);
+          seen = Atomics.load(control, 0);
+          if (seen < 0) return;
+          const [id, , , , , , items] = v8.deserialize(bytes.subarray(0, control[2]))[0];
+          const start = performance.timeOrigin + performance.now();
+          const value = items[0][0] * items[0][0];
+          const end = performance.timeOrigin + performance.now();
+          const answer = v8.serialize([[id, [value], null, start, end]]);
+          bytes.set(answer);
+          control[2] = answer.length;
+          Atomics.store(control, 1, seen);
+          Atomics.notify(control, 1);
+        }
+      };`,
+      this.#shared,
+    );
+  }
+
+  /** Squares `x` on the worker. */
+  async square(x: number): Promise<number> {
+    const control = this.#control;
+    const call = this.#v8.serialize([[this.#seq, 0, 1, 0, true, false, [[x]]]]);
+    this.#bytes.set(call);
+    control[2] = call.length;
+    const answered = Atomics.load(control, 1);
+    Atomics.store(control, 0, ++this.#seq);
+    Atomics.notify(control, 0);
+    const wait = Atomics.waitAsync(control, 1, answered);
+    if (wait.async) await wait.value;
+    const [[, values]] = this.#v8.deserialize(this.#bytes.subarray(0, control[2])) as [
+      [number, number[]],
+    ];
+    return values[0];
+  }
+
+  /** Ends the worker. */
+  close(): void {
+    Atomics.store(this.#control, 0, -1);
+    Atomics.notify(this.#control, 0);
+    this.#worker.terminate();
+  }
+}
+
+/** `node:v8`'s two functions that {@linkcode AtomicsCallBothWays} uses. */
+export interface V8Serializer {
+  serialize(value: unknown): Uint8Array;
+  deserialize(bytes: Uint8Array): unknown;
+}
+
+/** How long a {@linkcode PortWindow} worker waits for the next call before it sleeps in its event loop. */
+export const WINDOW_MS = 1;
+
+/** Pool-shaped calls on a `MessagePort`, taken synchronously while they come quickly. */
+export class PortWindow {
+  #signal = new Int32Array(new SharedArrayBuffer(4));
+  #channel = new MessageChannel();
+  #worker: Worker;
+  #pending: ((value: number) => void) | null = null;
+  #seq = 0;
+
+  /** Starts the worker and hands it its end of the port. */
+  constructor() {
+    const url = "data:application/javascript," + encodeURIComponent(
+      `import { receiveMessageOnPort } from "node:worker_threads";
+      self.onmessage = (e) => {
+        const { port, signal } = e.data;
+        const answer = ([[id, , , , , , items]]) => {
+          const start = performance.timeOrigin + performance.now();
+          const value = items[0][0] * items[0][0];
+          const end = performance.timeOrigin + performance.now();
+          self.postMessage([[id, [value], null, start, end]]);
+        };
+        const window = () => {
+          for (;;) {
+            const seen = Atomics.load(signal, 0);
+            const next = receiveMessageOnPort(port);
+            if (next !== undefined) {
+              answer(next.message);
+              setImmediate(window);
+              return;
+            }
+            if (Atomics.wait(signal, 0, seen, ${WINDOW_MS}) === "timed-out") return;
+          }
+        };
+        port.onmessage = (event) => {
+          answer(event.data);
+          window();
+        };
+      };`,
+    );
+    this.#worker = new Worker(url, { type: "module" });
+    this.#worker.onmessage = (event) => this.#pending?.(event.data[0][1][0]);
+    const port = this.#channel.port2;
+    this.#worker.postMessage({ port, signal: this.#signal }, [port]);
+  }
+
+  /** Squares `x` on the worker. */
+  square(x: number): Promise<number> {
+    const answer = new Promise<number>((resolve) => this.#pending = resolve);
+    this.#channel.port1.postMessage([[this.#seq++, 0, 1, 0, true, false, [[x]]]]);
+    Atomics.add(this.#signal, 0, 1);
+    Atomics.notify(this.#signal, 0);
+    return answer;
+  }
+
+  /** Ends the worker and closes the port. */
+  close(): void {
+    this.#worker.terminate();
+    this.#channel.port1.close();
   }
 }

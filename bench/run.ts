@@ -15,8 +15,8 @@
 import { parseArgs } from "node:util";
 import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
-import { serialize } from "node:v8";
-import { AtomicsCall, AtomicsNumbers } from "./atomics_wakeup.ts";
+import * as v8 from "node:v8";
+import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool } from "./floor_pool.ts";
 
 interface Row {
@@ -212,12 +212,16 @@ const sections: Record<string, () => Promise<void>> = {
     const pool = await startedPool({ workers: 2 });
     const shaped = new ShapedFloorPool(2);
     const numbers = new AtomicsNumbers();
-    const call = new AtomicsCall(serialize);
+    const call = new AtomicsCall(v8.serialize);
+    const bothWays = new AtomicsCallBothWays(v8);
+    const portWindow = new PortWindow();
     await floor.square(1);
     await shaped.square(1);
     await pool.apply(square, [1]);
     await numbers.square(1);
     await call.square(1);
+    await bothWays.square(1);
+    await portWindow.square(1);
     const medians = await compare({
       "raw postMessage round trip": async () => {
         for (let i = 0; i < N; i++) await floor.square(i);
@@ -234,12 +238,20 @@ const sections: Record<string, () => Promise<void>> = {
       "Atomics.wait wake-up, v8-serialized call": async () => {
         for (let i = 0; i < N; i++) await call.square(i);
       },
+      "Atomics both ways, v8-serialized call": async () => {
+        for (let i = 0; i < N; i++) await bothWays.square(i);
+      },
+      "MessagePort, taken in a 1 ms Atomics.wait": async () => {
+        for (let i = 0; i < N; i++) await portWindow.square(i);
+      },
       // Python's figure is its own median of single calls, not a loop of N.
       ...(python ? { "Python Pool.apply": async () => (await pythonPool("latency")) * N } : {}),
     });
     report("one awaited call", medians, "µs/call", N);
     numbers.close();
     call.close();
+    bothWays.close();
+    portWindow.close();
     shaped.close();
     floor.close();
     await pool.terminate();
