@@ -18,7 +18,8 @@
  *   and takes the next call with `receiveMessageOnPort`, skipping its event
  *   loop; it then gives the event loop one turn, as a pool would have to for
  *   its tasks' timers and promises. Past the window, the call arrives through
- *   the port's `onmessage`. (piscina, a worker pool for Node, waits this way.)
+ *   the port's `onmessage`. (piscina and tinypool, worker pools for Node,
+ *   take their next task with `Atomics.wait` and `receiveMessageOnPort` too.)
  *
  * The numbers-only figure is a measure of how fast a sleeping thread wakes,
  * and on a virtual machine that depends on the guest's idle loop. The 2-core
