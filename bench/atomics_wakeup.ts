@@ -48,6 +48,50 @@ function start(source: string, shared: SharedArrayBuffer): Worker {
   return worker;
 }
 
+/**
+ * The source of a worker that waits in `Atomics.wait` for a serialized call
+ * (see {@linkcode sendCall}), squares its number and then runs `reply`, which
+ * sees the pool-shaped `results` and the loop's `v8`, `control`, `bytes` and
+ * `seen`.
+ */
+function callWorker(reply: string): string {
+  return `self.onmessage = async (e) => {
+    const v8 = await import("node:v8");
+    const control = new Int32Array(e.data, 0, 4);
+    const bytes = new Uint8Array(e.data, ${HEADER});
+    let seen = 0;
+    for (;;) {
+      Atomics.wait(control, 0, seen);
+      seen = Atomics.load(control, 0);
+      if (seen < 0) return;
+      const [id, , , , , , items] = v8.deserialize(bytes.subarray(0, control[2]))[0];
+      const start = performance.timeOrigin + performance.now();
+      const value = items[0][0] * items[0][0];
+      const end = performance.timeOrigin + performance.now();
+      const results = [[id, [value], null, start, end]];
+      ${reply}
+    }
+  };`;
+}
+
+/**
+ * Writes call `seq` for `x`, shaped like the pool's (a batch of one chunk
+ * tuple), into the shared buffer and wakes a {@linkcode callWorker}.
+ */
+function sendCall(
+  control: Int32Array,
+  bytes: Uint8Array,
+  serialize: (value: unknown) => Uint8Array,
+  seq: number,
+  x: number,
+): void {
+  const call = serialize([[seq, 0, 1, 0, true, false, [[x]]]]);
+  bytes.set(call);
+  control[2] = call.length;
+  Atomics.store(control, 0, seq);
+  Atomics.notify(control, 0);
+}
+
 /** Numbers both ways through a shared buffer; `Atomics.waitAsync` on the main thread. */
 export class AtomicsNumbers {
   #shared = new SharedArrayBuffer(HEADER + 16);
@@ -109,36 +153,14 @@ export class AtomicsCall {
   /** Starts the worker; `serialize` is `node:v8`'s. */
   constructor(serialize: (value: unknown) => Uint8Array) {
     this.#serialize = serialize;
-    this.#worker = start(
-      `self.onmessage = async (e) => {
-        const v8 = await import("node:v8");
-        const control = new Int32Array(e.data, 0, 4);
-        const bytes = new Uint8Array(e.data, ${HEADER});
-        let seen = 0;
-        for (;;) {
-          Atomics.wait(control, 0, seen);
-          seen = Atomics.load(control, 0);
-          if (seen < 0) return;
-          const [id, , , , , , items] = v8.deserialize(bytes.subarray(0, control[2]))[0];
-          const start = performance.timeOrigin + performance.now();
-          const value = items[0][0] * items[0][0];
-          const end = performance.timeOrigin + performance.now();
-          self.postMessage([[id, [value], null, start, end]]);
-        }
-      };`,
-      this.#shared,
-    );
+    this.#worker = start(callWorker("self.postMessage(results);"), this.#shared);
     this.#worker.onmessage = (event) => this.#pending?.(event.data[0][1][0]);
   }
 
   /** Squares `x` on the worker. */
   square(x: number): Promise<number> {
-    const bytes = this.#serialize([[this.#seq, 0, 1, 0, true, false, [[x]]]]);
-    this.#bytes.set(bytes);
-    this.#control[2] = bytes.length;
     const answer = new Promise<number>((resolve) => this.#pending = resolve);
-    Atomics.store(this.#control, 0, ++this.#seq);
-    Atomics.notify(this.#control, 0);
+    sendCall(this.#control, this.#bytes, this.#serialize, ++this.#seq, x);
     return answer;
   }
 
@@ -163,26 +185,11 @@ export class AtomicsCallBothWays {
   constructor(v8: V8Serializer) {
     this.#v8 = v8;
     this.#worker = start(
-      `self.onmessage = async (e) => {
-        const v8 = await import("node:v8");
-        const control = new Int32Array(e.data, 0, 4);
-        const bytes = new Uint8Array(e.data, ${HEADER});
-        let seen = 0;
-        for (;;) {
-          Atomics.wait(control, 0, seen);
-          seen = Atomics.load(control, 0);
-          if (seen < 0) return;
-          const [id, , , , , , items] = v8.deserialize(bytes.subarray(0, control[2]))[0];
-          const start = performance.timeOrigin + performance.now();
-          const value = items[0][0] * items[0][0];
-          const end = performance.timeOrigin + performance.now();
-          const answer = v8.serialize([[id, [value], null, start, end]]);
+      callWorker(`const answer = v8.serialize(results);
           bytes.set(answer);
           control[2] = answer.length;
           Atomics.store(control, 1, seen);
-          Atomics.notify(control, 1);
-        }
-      };`,
+          Atomics.notify(control, 1);`),
       this.#shared,
     );
   }
@@ -190,12 +197,8 @@ export class AtomicsCallBothWays {
   /** Squares `x` on the worker. */
   async square(x: number): Promise<number> {
     const control = this.#control;
-    const call = this.#v8.serialize([[this.#seq, 0, 1, 0, true, false, [[x]]]]);
-    this.#bytes.set(call);
-    control[2] = call.length;
     const answered = Atomics.load(control, 1);
-    Atomics.store(control, 0, ++this.#seq);
-    Atomics.notify(control, 0);
+    sendCall(control, this.#bytes, this.#v8.serialize, ++this.#seq, x);
     const wait = Atomics.waitAsync(control, 1, answered);
     if (wait.async) await wait.value;
     const [[, values]] = this.#v8.deserialize(this.#bytes.subarray(0, control[2])) as [
