@@ -1,7 +1,8 @@
 /**
- * Side-by-side benchmarks: each comparison runs its contenders in turn,
- * alternating, for several rounds, and reports medians and ratios from the
- * same run. Figures are also written to bench/results/latest.json.
+ * Side-by-side benchmarks: each comparison runs in a fresh Deno process, its
+ * contenders in turn, alternating, for several rounds, and reports medians
+ * and ratios from the same run. Figures are also written to
+ * bench/results/latest.json.
  *
  *     deno task bench [--rounds N] [--only NAME[,NAME...]]
  *
@@ -12,7 +13,7 @@
  * @module
  */
 
-import { parseArgs } from "node:util";
+import { integerFlag, type Io, parseFlags, runScript, UsageError } from "../lib/cli.ts";
 import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
 import * as v8 from "node:v8";
@@ -27,12 +28,10 @@ interface Row {
   readonly perUnit: number;
 }
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: { rounds: { type: "string" }, only: { type: "string" } },
-});
-const ROUNDS = Number(values.rounds ?? 5);
-const only = values.only?.split(",");
+/** Rounds each comparison runs; set from `--rounds`. */
+let rounds = 5;
+/** The longest one comparison may take before its process is ended. */
+const COMPARISON_LIMIT_MS = 20 * 60_000;
 
 function median(xs: number[]): number {
   const sorted = [...xs].sort((a, b) => a - b);
@@ -50,13 +49,18 @@ function median(xs: number[]): number {
  * one before it left (a pool that ran 100,000 calls leaves 100,000 settled
  * promises to collect), and in a fixed order that cost landed on the same
  * row every round.
+ *
+ * Every contender first runs once untimed: each comparison has a fresh
+ * process, and a contender's first run there also pays for compiling its
+ * code and for Deno's first worker.
  */
 async function compare(
   contenders: Record<string, () => Promise<unknown>>,
 ): Promise<Map<string, number>> {
   const times = new Map<string, number[]>(Object.keys(contenders).map((name) => [name, []]));
   const entries = Object.entries(contenders);
-  for (let round = 0; round < ROUNDS; round++) {
+  for (const [, run] of entries) await run();
+  for (let round = 0; round < rounds; round++) {
     const shift = round % entries.length;
     for (const [name, run] of [...entries.slice(shift), ...entries.slice(0, shift)]) {
       const started = performance.now();
@@ -133,6 +137,28 @@ async function timedOnStartedPool(workers: number, items: number[]): Promise<num
 
 const square = (x: number) => x * x;
 
+/** `map(square, n numbers)` with the default chunk size, against a loop, the packed floor and Python. */
+async function tinyMap(n: number, pythonWorkload: string): Promise<void> {
+  const items = Array.from({ length: n }, (_, i) => i);
+  const pool = await startedPool({ workers: 2 });
+  const packed = new PackedFloor(2);
+  await pool.map(square, [1]);
+  await packed.squares([1], 1);
+  const medians = await compare({
+    "sequential for loop": () => {
+      const out = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = square(items[i]);
+      return Promise.resolve(out);
+    },
+    "Pool.map (2 workers)": () => pool.map(square, items),
+    "hand-written Float64Array transfer": () => packed.squares(items, Math.ceil(n / 8)),
+    ...withPython("Python Pool.map", pythonWorkload),
+  });
+  report(`map(square, ${n === 1e5 ? "1e5" : "1e6"} numbers)`, medians, "ns/item", n / 1000);
+  await pool.terminate();
+  packed.close();
+}
+
 /**
  * A pool whose workers have all started and never idle out, for timing work
  * without start-up: a pool starts its workers one per turn of the event loop.
@@ -143,19 +169,68 @@ async function startedPool(options: PoolOptions): Promise<Pool> {
   return pool;
 }
 
+/** Worker counts for the scaling comparisons: powers of two below the core count, then the core count. */
+function workerCounts(): number[] {
+  const cores = navigator.hardwareConcurrency;
+  return [...[1, 2, 4, 8, 16, 32, 64].filter((n) => n < cores), cores];
+}
+
+const workersLabel = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
+
+/** One comparison whose contenders are the same work at each worker count. */
+async function byWorkerCount(
+  comparison: string,
+  unit: string,
+  units: number,
+  contender: (workers: number) => () => Promise<unknown>,
+  suffix = "",
+): Promise<void> {
+  const contenders = Object.fromEntries(
+    workerCounts().map((workers) => [workersLabel(workers) + suffix, contender(workers)]),
+  );
+  report(comparison, await compare(contenders), unit, units);
+}
+
+/** `byWorkerCount` on pools started before the first round and kept for all of them. */
+async function onStartedPools(
+  comparison: string,
+  unit: string,
+  units: number,
+  run: (pool: Pool) => Promise<unknown>,
+): Promise<void> {
+  const counts = workerCounts();
+  const pools = await Promise.all(counts.map((workers) => startedPool({ workers })));
+  await byWorkerCount(
+    comparison,
+    unit,
+    units,
+    (workers) => () => run(pools[counts.indexOf(workers)]),
+  );
+  for (const pool of pools) await pool.terminate();
+}
+
+/** The rows this process measured. */
 const rows: Row[] = [];
-/** Keeps a comparison's medians and prints them at once, the first contender as the base. */
+/** Keeps a comparison's medians as rows, in the order of its contenders. */
 function report(comparison: string, medians: Map<string, number>, unit: string, units: number) {
-  console.log(comparison);
-  const base = medians.values().next().value ?? 1;
   for (const [contender, ms] of medians) {
-    const row = { comparison, contender, medianMs: ms, unit, perUnit: (ms * 1000) / units };
-    rows.push(row);
-    console.log(
-      `  ${contender.padEnd(48)} ${row.perUnit.toFixed(2).padStart(10)} ${unit.padEnd(8)}` +
-        `  ${(base / ms).toFixed(2)}x vs first`,
-    );
+    rows.push({ comparison, contender, medianMs: ms, unit, perUnit: (ms * 1000) / units });
   }
+}
+
+/** Prints rows as tables, one per comparison, with ratios against its first contender. */
+function print(measured: readonly Row[], io: Io): void {
+  let base = 1;
+  measured.forEach((row, i) => {
+    if (i === 0 || measured[i - 1].comparison !== row.comparison) {
+      io.out(row.comparison);
+      base = row.medianMs;
+    }
+    io.out(
+      `  ${row.contender.padEnd(48)} ${row.perUnit.toFixed(2).padStart(10)} ${row.unit.padEnd(8)}` +
+        `  ${(base / row.medianMs).toFixed(2)}x vs first`,
+    );
+  });
 }
 
 /**
@@ -182,7 +257,8 @@ async function startPoolProgram(count: number): Promise<void> {
   URL.revokeObjectURL(url);
 }
 
-const sections: Record<string, () => Promise<void>> = {
+/** Every comparison by name; a name's part before the colon names a group for `--only`. */
+const comparisons: Record<string, () => Promise<void>> = {
   // Per-task overhead: 100,000 tiny tasks queued at once, one call each.
   async tasks() {
     const N = 100_000;
@@ -258,28 +334,8 @@ const sections: Record<string, () => Promise<void>> = {
   },
 
   // Tiny-item map: squares with the default chunk size.
-  async map() {
-    for (const [N, workload] of [[100_000, "map100k"], [1_000_000, "map1m"]] as const) {
-      const items = Array.from({ length: N }, (_, i) => i);
-      const pool = await startedPool({ workers: 2 });
-      const packed = new PackedFloor(2);
-      await pool.map(square, [1]);
-      await packed.squares([1], 1);
-      const medians = await compare({
-        "sequential for loop": () => {
-          const out = new Array(N);
-          for (let i = 0; i < N; i++) out[i] = square(items[i]);
-          return Promise.resolve(out);
-        },
-        "Pool.map (2 workers)": () => pool.map(square, items),
-        "hand-written Float64Array transfer": () => packed.squares(items, Math.ceil(N / 8)),
-        ...withPython("Python Pool.map", workload),
-      });
-      report(`map(square, ${N === 1e5 ? "1e5" : "1e6"} numbers)`, medians, "ns/item", N / 1000);
-      await pool.terminate();
-      packed.close();
-    }
-  },
+  "map:1e5": () => tinyMap(100_000, "map100k"),
+  "map:1e6": () => tinyMap(1_000_000, "map1m"),
 
   // How the chunk size moves the time of map(square, 1e6 numbers).
   async chunks() {
@@ -319,48 +375,49 @@ const sections: Record<string, () => Promise<void>> = {
     report("64 x spin(12), about 1 s of work", medians, "ms/job", 1000);
   },
 
-  // How the pool scales with its worker count, up to the machine's cores.
-  async scaling() {
-    const cores = navigator.hardwareConcurrency;
-    const counts = [1, 2, 4, 8, 16, 32, 64].filter((n) => n < cores);
-    counts.push(cores);
-    const label = (n: number) => `${n} worker${n === 1 ? "" : "s"}`;
-    // CPU-bound: a fixed job of 128 items of about 15 ms.
+  // How the pool scales with its worker count, up to the machine's cores: CPU-bound work
+  // of 128 items of about 15 ms, with workers started and with start-up.
+  "scaling:cpu": () => {
     const job = Array.from({ length: 128 }, () => ITEM);
-    const cpu: Record<string, () => Promise<unknown>> = {};
-    for (const workers of counts) {
-      cpu[`${label(workers)}, started`] = () => timedOnStartedPool(workers, job);
-    }
-    report("128 x spin(12) by worker count", await compare(cpu), "ms/job", 1000);
-    const cold: Record<string, () => Promise<unknown>> = {};
-    for (const workers of counts) {
-      cold[`${label(workers)}, start-up included`] = async () => {
-        await using pool = new Pool({ workers });
-        await pool.map(spin, job, { chunkSize: 1 });
-      };
-    }
-    report(
-      "128 x spin(12) by worker count, start-up included",
-      await compare(cold),
+    return byWorkerCount(
+      "128 x spin(12) by worker count",
       "ms/job",
       1000,
+      (workers) => () => timedOnStartedPool(workers, job),
+      ", started",
     );
-
-    // Message-bound work: 100,000 queued tiny tasks, and map(square, 1e6).
-    const started = await Promise.all(counts.map((workers) => startedPool({ workers })));
+  },
+  "scaling:cold": () => {
+    const job = Array.from({ length: 128 }, () => ITEM);
+    return byWorkerCount(
+      "128 x spin(12) by worker count, start-up included",
+      "ms/job",
+      1000,
+      (workers) => async () => {
+        await using pool = new Pool({ workers });
+        await pool.map(spin, job, { chunkSize: 1 });
+      },
+      ", start-up included",
+    );
+  },
+  // Message-bound work, on pools started once for all rounds.
+  "scaling:tasks": () => {
     const tasks = Array.from({ length: 100_000 }, (_, i) => i);
-    const tiny: Record<string, () => Promise<unknown>> = {};
-    counts.forEach((workers, i) => {
-      tiny[label(workers)] = () => Promise.all(tasks.map((x) => started[i].apply(square, [x])));
-    });
-    report("100,000 queued tiny tasks by worker count", await compare(tiny), "µs/task", 100_000);
+    return onStartedPools(
+      "100,000 queued tiny tasks by worker count",
+      "µs/task",
+      100_000,
+      (pool) => Promise.all(tasks.map((x) => pool.apply(square, [x]))),
+    );
+  },
+  "scaling:map": () => {
     const numbers = Array.from({ length: 1_000_000 }, (_, i) => i);
-    const maps: Record<string, () => Promise<unknown>> = {};
-    counts.forEach((workers, i) => {
-      maps[label(workers)] = () => started[i].map(square, numbers);
-    });
-    report("map(square, 1e6) by worker count", await compare(maps), "ns/item", 1000);
-    for (const pool of started) await pool.terminate();
+    return onStartedPools(
+      "map(square, 1e6) by worker count",
+      "ns/item",
+      1000,
+      (pool) => pool.map(square, numbers),
+    );
   },
 
   // Start-up: a pool of three created, and the first result back.
@@ -406,31 +463,136 @@ const sections: Record<string, () => Promise<void>> = {
   },
 };
 
-console.log(
-  `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${ROUNDS} rounds, medians\n`,
-);
-for (const note of notes) console.log(`note: ${note}\n`);
-let failed = false;
-for (const [name, section] of Object.entries(sections)) {
-  if (only !== undefined && !only.includes(name)) continue;
-  try {
-    await section();
-  } catch (error) {
-    // One broken comparison (a missing program, a refused subprocess) must
-    // not throw away the figures of the others.
-    failed = true;
-    const message = error instanceof Error ? error.message : String(error);
-    notes.push(`${name} failed: ${message}`);
-    console.log(`${name} failed: ${message}`);
+const USAGE = `Usage: deno task bench [--rounds N] [--only NAME[,NAME...]]
+
+Runs each comparison in a fresh Deno process, its contenders in turn for N
+rounds (default 5), prints medians and ratios, and writes the figures to
+bench/results/latest.json. Exit code 1 if a comparison failed.
+
+Comparisons (a name before the colon picks the group, as in --only map):
+${wrap(Object.keys(comparisons).join(", "), 78, "  ")}`;
+
+/** `text` broken at spaces into lines of at most `width` characters, each after `indent`. */
+function wrap(text: string, width: number, indent: string): string {
+  const lines = [indent];
+  for (const word of text.split(" ")) {
+    const line = lines.length - 1;
+    if (lines[line].length > indent.length && lines[line].length + 1 + word.length > width) {
+      lines.push(indent + word);
+    } else {
+      lines[line] += (lines[line].length > indent.length ? " " : "") + word;
+    }
   }
+  return lines.join("\n");
 }
-await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
-await Deno.writeTextFile(
-  new URL("./results/latest.json", import.meta.url),
-  JSON.stringify(
-    { deno: Deno.version.deno, cores: navigator.hardwareConcurrency, rounds: ROUNDS, notes, rows },
-    null,
-    2,
-  ) + "\n",
-);
-if (failed) Deno.exit(1);
+
+/** Runs the named comparisons, each in a process of its own, and writes the results. */
+async function main(args: string[], io: Io): Promise<number> {
+  const { values } = parseFlags(args, {
+    rounds: { type: "string" },
+    only: { type: "string" },
+    comparison: { type: "string" },
+    help: { type: "boolean", short: "h" },
+  });
+  if (values.help === true) {
+    io.out(USAGE);
+    return 0;
+  }
+  rounds = integerFlag("rounds", values.rounds, 5, { min: 1, max: 1000 });
+  if (typeof values.comparison === "string") return await measure(values.comparison, io);
+
+  const names = selected(values.only);
+  io.out(
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${rounds} rounds, ` +
+      `medians, each comparison in a fresh process\n`,
+  );
+  for (const note of notes) io.out(`note: ${note}\n`);
+  let failed = false;
+  for (const name of names) {
+    try {
+      const measured = await inChild(name);
+      rows.push(...measured);
+      print(measured, io);
+    } catch (error) {
+      // One broken comparison (a missing program, a refused subprocess) must
+      // not throw away the figures of the others.
+      failed = true;
+      const message = error instanceof Error ? error.message : String(error);
+      notes.push(`${name} failed: ${message}`);
+      io.out(`${name} failed: ${message}`);
+    }
+  }
+  await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
+  await Deno.writeTextFile(
+    new URL("./results/latest.json", import.meta.url),
+    JSON.stringify(
+      { deno: Deno.version.deno, cores: navigator.hardwareConcurrency, rounds, notes, rows },
+      null,
+      2,
+    ) + "\n",
+  );
+  return failed ? 1 : 0;
+}
+
+/** The comparisons `--only` names, in their order; all of them without it. */
+function selected(only: string | boolean | undefined): string[] {
+  const names = Object.keys(comparisons);
+  if (typeof only !== "string") return names;
+  const wanted = only.split(",");
+  for (const want of wanted) {
+    if (!names.some((name) => name === want || name.startsWith(`${want}:`))) {
+      throw new UsageError(`--only: no comparison named ${JSON.stringify(want)}`);
+    }
+  }
+  return names.filter((name) =>
+    wanted.some((want) => name === want || name.startsWith(`${want}:`))
+  );
+}
+
+/**
+ * Runs one comparison in a fresh Deno process, so that no comparison runs in
+ * a heap, a JIT state or worker threads that another one left behind.
+ */
+async function inChild(name: string): Promise<Row[]> {
+  const output = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--allow-run=python3,deno",
+      new URL(import.meta.url).pathname,
+      "--comparison",
+      name,
+      "--rounds",
+      String(rounds),
+    ],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(COMPARISON_LIMIT_MS),
+  }).output();
+  const decoder = new TextDecoder();
+  if (output.signal === "SIGTERM") {
+    throw new Error(`ended after ${COMPARISON_LIMIT_MS / 60_000} minutes without a result`);
+  }
+  if (!output.success) {
+    const said = decoder.decode(output.stderr).trim().split("\n").at(-1);
+    throw new Error(said || `its process ended with code ${output.code}`);
+  }
+  const last = decoder.decode(output.stdout).trim().split("\n").at(-1) ?? "";
+  return JSON.parse(last);
+}
+
+/** Runs one comparison in this process and prints its rows as JSON, for `inChild`. */
+async function measure(name: string, io: Io): Promise<number> {
+  const comparison = comparisons[name];
+  if (comparison === undefined) throw new UsageError(`no comparison named ${JSON.stringify(name)}`);
+  try {
+    await comparison();
+  } catch (error) {
+    io.err(error instanceof Error ? error.message : String(error));
+    return 1;
+  }
+  io.out(JSON.stringify(rows));
+  return 0;
+}
+
+Deno.exitCode = await runScript(main, Deno.args);
