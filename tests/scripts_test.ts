@@ -224,3 +224,25 @@ Deno.test("a program that never closes its pool still exits when its work is don
   assert.equal(result.code, 0, result.stderr);
   assert.equal(result.stdout.trim(), "[ 2, 3, 4 ]");
 });
+
+Deno.test("the bench and soak scripts print --help and refuse bad flags with exit code 2", async (t) => {
+  const cases: [string[], number, RegExp][] = [
+    [["bench/run.ts", "--help"], 0, /^Usage: deno task bench .*\n[^]*map:1e6/],
+    [["bench/soak.ts", "--help"], 0, /^Usage: deno task soak /],
+    [["bench/run.ts", "--only", "nope"], 2, /^error: --only: no comparison named "nope"/],
+    [["bench/run.ts", "--rounds", "0"], 2, /^error: --rounds must be an integer from 1/],
+    [["bench/soak.ts", "--workers", "0"], 2, /^error: --workers must be an integer from 1/],
+  ];
+  for (const [args, code, expected] of cases) {
+    await t.step(args.join(" "), async () => {
+      const result = await runDeno(["run", ...args]);
+      assert.equal(result.code, code, result.stderr);
+      const shown = code === 0 ? result.stdout : result.stderr;
+      assert.match(shown, expected);
+      if (code !== 0) {
+        assert.equal(result.stdout, "");
+        assert.equal(result.stderr.trim().split("\n").length, 1);
+      }
+    });
+  }
+});
