@@ -508,12 +508,17 @@ async function main(args: string[], io: Io): Promise<number> {
   );
   for (const note of notes) io.out(`note: ${note}\n`);
   let failed = false;
-  for (const name of names) {
+  for (const [i, name] of names.entries()) {
+    // On a terminal, say what is running: a comparison takes up to a minute.
+    const status = `running ${name} (${i + 1} of ${names.length})...`;
+    if (io.errIsTerminal) io.errRaw(status);
     try {
       const measured = await inChild(name);
+      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
       rows.push(...measured);
       print(measured, io);
     } catch (error) {
+      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
       // One broken comparison (a missing program, a refused subprocess) must
       // not throw away the figures of the others.
       failed = true;
