@@ -503,7 +503,9 @@ async function main(args: string[], io: Io): Promise<number> {
 
   const names = selected(values.only);
   io.out(
-    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${rounds} rounds, ` +
+    `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${rounds} round${
+      rounds === 1 ? "" : "s"
+    }, ` +
       `medians, each comparison in a fresh process\n`,
   );
   for (const note of notes) io.out(`note: ${note}\n`);
@@ -512,20 +514,23 @@ async function main(args: string[], io: Io): Promise<number> {
     // On a terminal, say what is running: a comparison takes up to a minute.
     const status = `running ${name} (${i + 1} of ${names.length})...`;
     if (io.errIsTerminal) io.errRaw(status);
+    let measured: Row[] | Error;
     try {
-      const measured = await inChild(name);
-      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
-      rows.push(...measured);
-      print(measured, io);
+      measured = await inChild(name);
     } catch (error) {
-      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
+      measured = error instanceof Error ? error : new Error(String(error));
+    }
+    if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
+    if (measured instanceof Error) {
       // One broken comparison (a missing program, a refused subprocess) must
       // not throw away the figures of the others.
       failed = true;
-      const message = error instanceof Error ? error.message : String(error);
-      notes.push(`${name} failed: ${message}`);
-      io.out(`${name} failed: ${message}`);
+      notes.push(`${name} failed: ${measured.message}`);
+      io.out(`${name} failed: ${measured.message}`);
+      continue;
     }
+    rows.push(...measured);
+    print(measured, io);
   }
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(
