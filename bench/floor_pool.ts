@@ -55,20 +55,24 @@ class FloorWorkers<In, Out> {
   }
 }
 
-/** The smallest pool that runs `x * x` on workers, one message per task. */
+/**
+ * The smallest pool that runs a function of a number on workers, one message
+ * per task: `x * x` unless another self-contained function is given.
+ */
 export class FloorPool {
   #workers: FloorWorkers<number, number>;
 
-  /** Starts `size` workers. */
-  constructor(size: number) {
+  /** Starts `size` workers, each running `fn` on what it is sent. */
+  constructor(size: number, fn: (x: number) => number = (x) => x * x) {
     this.#workers = new FloorWorkers(
       size,
-      `self.onmessage = (e) => self.postMessage([e.data[0], e.data[1] * e.data[1]]);`,
+      `const fn = (${fn.toString()});
+      self.onmessage = (e) => self.postMessage([e.data[0], fn(e.data[1])]);`,
     );
   }
 
-  /** Squares `x` on the next worker in turn. */
-  square(x: number): Promise<number> {
+  /** Runs the function on `x` on the next worker in turn. */
+  run(x: number): Promise<number> {
     return this.#workers.send(x);
   }
 

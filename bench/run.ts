@@ -135,6 +135,17 @@ async function timedOnStartedPool(workers: number, items: number[]): Promise<num
   return ms;
 }
 
+/**
+ * `spin` over `items` on `workers` workers started by hand, the items sent
+ * round-robin all at once, one message each: what the job costs written
+ * without a pool, start-up included.
+ */
+async function handWritten(workers: number, items: number[]): Promise<void> {
+  const floor = new FloorPool(workers, spin);
+  await Promise.all(items.map((x) => floor.run(x)));
+  floor.close();
+}
+
 const square = (x: number) => x * x;
 
 /** `map(square, n numbers)` with the default chunk size, against a loop, the packed floor and Python. */
@@ -266,11 +277,11 @@ const comparisons: Record<string, () => Promise<void>> = {
     const floor = new FloorPool(2);
     const pool = await startedPool({ workers: 2 });
     const recorded = await startedPool({ workers: 2, recorder: new Recorder() });
-    await floor.square(1);
+    await floor.run(1);
     await pool.apply(square, [1]);
     await recorded.apply(square, [1]);
     const medians = await compare({
-      "hand-written floor pool": () => Promise.all(items.map((x) => floor.square(x))),
+      "hand-written floor pool": () => Promise.all(items.map((x) => floor.run(x))),
       "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
       "Pool.apply, recording on": () => Promise.all(items.map((x) => recorded.apply(square, [x]))),
       ...withPython("Python Pool.apply_async", "tasks"),
@@ -291,7 +302,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     const call = new AtomicsCall(v8.serialize);
     const bothWays = new AtomicsCallBothWays(v8);
     const portWindow = new PortWindow();
-    await floor.square(1);
+    await floor.run(1);
     await shaped.square(1);
     await pool.apply(square, [1]);
     await numbers.square(1);
@@ -300,7 +311,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     await portWindow.square(1);
     const medians = await compare({
       "raw postMessage round trip": async () => {
-        for (let i = 0; i < N; i++) await floor.square(i);
+        for (let i = 0; i < N; i++) await floor.run(i);
       },
       "raw round trip, messages shaped like the pool's": async () => {
         for (let i = 0; i < N; i++) await shaped.square(i);
@@ -369,6 +380,8 @@ const comparisons: Record<string, () => Promise<void>> = {
         await using pool = new Pool({ workers: 2 });
         await pool.map(spin, items, { chunkSize: 1 });
       },
+      "hand-written workers, 1, start-up included": () => handWritten(1, items),
+      "hand-written workers, 2, start-up included": () => handWritten(2, items),
       "Pool, 1 worker, started": () => timedOnStartedPool(1, items),
       "Pool, 2 workers, started": () => timedOnStartedPool(2, items),
     });
@@ -425,7 +438,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     const medians = await compare({
       "3 hand-started workers": async () => {
         const floor = new FloorPool(3);
-        await floor.square(3);
+        await floor.run(3);
         floor.close();
       },
       "3 hand-started workers running the pool's program": () => startPoolProgram(3),
