@@ -32,6 +32,7 @@ import type {
   RunChunk,
   SerializedError,
 } from "./_protocol.ts";
+import { CpuBoard } from "./_cpu_board.ts";
 import { Deque } from "./_queue.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
 import { PoolClosedError, reviveError, WorkerCrashedError, WorkerInitError } from "./errors.ts";
@@ -80,9 +81,12 @@ export class Dispatcher implements Engine {
   #resolveJoined!: () => void;
   #window = MIN_WINDOW;
   #avgChunkMs = -1;
+  /** A slot for each live worker: those retiring and their replacements. */
+  #board: CpuBoard;
 
   constructor(options: DispatcherOptions) {
     this.#options = options;
+    this.#board = new CpuBoard(2 * options.workers);
     this.#joined = new Promise((resolve) => this.#resolveJoined = resolve);
     this.#spawnMissing(false);
   }
@@ -195,11 +199,10 @@ export class Dispatcher implements Engine {
     if (this.#queue.size === 0 || this.#state === "closed") return;
     this.#spawnMissing(true);
     const targets = this.#handles.filter((handle) => this.#room(handle) > 0);
-    // Least loaded first; among equals, the one sent to longest ago. A worker
-    // that has just answered is still winding down its turn of the event loop,
-    // and a call sent to it waits for that: on two cores, one call at a time
-    // sent always to the same worker took up to half again as long.
-    targets.sort((a, b) => a.inFlight.size - b.inFlight.size || a.lastSent - b.lastSent);
+    // Least loaded first; among equals, the one sent to last. It is the one
+    // likeliest to be waiting awake for its next message (see workerMain);
+    // one that has gone to sleep must first be woken.
+    targets.sort((a, b) => a.inFlight.size - b.inFlight.size || b.lastSent - a.lastSent);
     const rooms = targets.map((handle) => this.#room(handle));
     // Each worker's chunks go in batches of up to half its window, a message
     // each: it starts on its next batch while the answer to the last travels.
@@ -499,7 +502,9 @@ export class Dispatcher implements Engine {
   #remove(handle: WorkerHandle): void {
     handle.terminate();
     const at = this.#handles.indexOf(handle);
-    if (at >= 0) this.#handles.splice(at, 1);
+    if (at < 0) return;
+    this.#handles.splice(at, 1);
+    this.#board.give(handle.boardSlot);
   }
 
   /**
@@ -546,6 +551,8 @@ export class Dispatcher implements Engine {
         initializer: this.#options.initializer,
         initArgs: this.#options.initArgs,
         permissions: this.#options.permissions,
+        board: this.#board.slots,
+        boardSlot: this.#board.take(),
         onMessage: this.#onMessage,
         onFailure: this.#onFailure,
       }),

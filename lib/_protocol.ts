@@ -63,12 +63,31 @@ export type ToWorker =
      * it runs every chunk it is sent.
      */
     readonly claims?: Int32Array;
+    /**
+     * What lets the worker, when idle, wait for the next message awake for a
+     * moment instead of sleeping (see `workerMain`). A worker started by hand
+     * without it sleeps as soon as it is idle.
+     */
+    readonly awake?: StayAwake;
     readonly initializer: FunctionSpec | null;
     readonly initArgs: readonly unknown[];
   }
   | { readonly type: "define"; readonly fnId: number; readonly spec: FunctionSpec }
   /** A batch of chunks to run, in order: the only message that is an array. */
   | RunChunk[];
+
+/** The shared memory behind `init`'s `awake`. */
+export interface StayAwake {
+  /**
+   * A count of the messages the pool has posted to this worker. While it
+   * equals the count the worker has received, none is on its way.
+   */
+  readonly posted: Int32Array;
+  /** The pool's `CpuBoard`: a slot per worker, 1 while it is on a CPU. */
+  readonly board: Int32Array;
+  /** This worker's slot on the board; -1 for none, and then it never waits awake. */
+  readonly slot: number;
+}
 
 /** An error as it travels: everything needed to rebuild it faithfully. */
 export interface SerializedError {

@@ -46,6 +46,9 @@ export interface WorkerStart {
   readonly initArgs: readonly unknown[];
   /** Permissions for the worker, passed to Deno's `deno.permissions` worker option. */
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** The pool's `CpuBoard` slots, and the one this worker marks. */
+  readonly board: Int32Array;
+  readonly boardSlot: number;
   readonly onMessage: (handle: WorkerHandle, message: FromWorker) => void;
   /** The worker failed in a way it could not report itself. */
   readonly onFailure: (handle: WorkerHandle, reason: string) => void;
@@ -62,9 +65,13 @@ export class WorkerHandle {
   retiring = false;
   /** When it was last sent a batch, as the dispatcher counts batches. */
   lastSent = 0;
+  /** Its slot on the pool's `CpuBoard`, or -1. */
+  readonly boardSlot: number;
   #worker: Worker;
   #stop = new Int32Array(new SharedArrayBuffer(4));
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
+  /** Messages posted to the worker, shared with it (see `StayAwake`). */
+  #posted = new Int32Array(new SharedArrayBuffer(4));
   /** Chunks given a slot so far; the next slot and tag follow from it. */
   #assigned = 0;
   #defined = new Set<number>();
@@ -72,6 +79,7 @@ export class WorkerHandle {
 
   constructor(start: WorkerStart) {
     this.id = start.id;
+    this.boardSlot = start.boardSlot;
     const options: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
       type: "module",
       name: `pool-worker-${start.id}`,
@@ -92,6 +100,7 @@ export class WorkerHandle {
       workerId: start.id,
       stop: this.#stop,
       claims: this.#claims,
+      awake: { posted: this.#posted, board: start.board, slot: start.boardSlot },
       initializer: start.initializer,
       initArgs: start.initArgs,
     });
@@ -163,5 +172,6 @@ export class WorkerHandle {
 
   #post(message: ToWorker): void {
     this.#worker.postMessage(message);
+    Atomics.add(this.#posted, 0, 1);
   }
 }

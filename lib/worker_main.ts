@@ -18,6 +18,7 @@ import type {
   ItemError,
   RunChunk,
   SerializedError,
+  StayAwake,
   ToWorker,
 } from "./_protocol.ts";
 
@@ -27,6 +28,13 @@ import type {
  * Chunks run one at a time, in the order they arrive; a batch's results go
  * back in one message. A task may return a promise, which is awaited before
  * the next item starts.
+ *
+ * Idle, a worker may wait for the next message awake, spinning, for up to
+ * half a millisecond, instead of sleeping: on a virtual machine, waking a
+ * sleeping thread can cost more than the rest of a round trip. It does so
+ * only after a turn of its event loop (timers and promises run first), only
+ * when its last wait was that short, and only while the pool's `CpuBoard`
+ * shows a CPU free besides the main thread's.
  *
  * @example Start a worker by hand and run one chunk
  * ```ts
@@ -88,6 +96,10 @@ export function workerMain(): void {
   const origin = performance.timeOrigin;
   /** Packing pays off only above a few items; below it the array is cheaper. */
   const PACK_MIN = 8;
+  /** The longest an idle worker waits awake for the next message, in ms. */
+  const AWAKE_MS = 0.5;
+  /** CPUs the pool's workers may hold at once: one is left for the main thread. */
+  const workerCpus = navigator.hardwareConcurrency - 1;
 
   const fns = new Map<number, { fn: Fn | null; failure: unknown }>();
   const inbox: (ToWorker | undefined)[] = [];
@@ -96,6 +108,14 @@ export function workerMain(): void {
   let stopFlag: Int32Array | null = null;
   /** Claim slots shared with the pool (see `RunChunk`); `null` when started by hand without. */
   let claims: Int32Array | null = null;
+  let awake: StayAwake | null = null;
+  /** Messages received, to compare with the count the pool posted. */
+  let received = 0;
+  /** When the worker last ran out of messages, by `performance.now()`. */
+  let idleSince = -Infinity;
+  /** Whether its last wait for a message was short enough for waiting awake to catch. */
+  let quickReturn = false;
+  let awakeTurn = false;
   let dying = false;
   let running: Running | null = null;
   let batchOut: ChunkResult[] = [];
@@ -433,6 +453,7 @@ export function workerMain(): void {
   function initialize(message: Extract<ToWorker, { type: "init" }>): void | Promise<void> {
     stopFlag = message.stop;
     claims = message.claims ?? null;
+    awake = message.awake ?? null;
     if (message.initializer !== null) return runInitializer(message.initializer, message.initArgs);
   }
 
@@ -480,11 +501,13 @@ export function workerMain(): void {
   /** Handles messages strictly in order; an async step pauses the queue, never reorders it. */
   function pump(): void {
     pumping = true;
+    onCpu(1);
     while (head < inbox.length && !stopped()) {
       const message = inbox[head] as ToWorker;
       inbox[head++] = undefined;
       const pending = handle(message);
       if (pending !== undefined) {
+        onCpu(0);
         pending.then(pump, (error) => {
           die("uncaught", serialize(error));
           realClose();
@@ -495,10 +518,54 @@ export function workerMain(): void {
     inbox.length = 0;
     head = 0;
     pumping = false;
+    onCpu(0);
+    idleSince = performance.now();
+    if (awake !== null && !awakeTurn) {
+      awakeTurn = true;
+      setImmediate(stayAwake);
+    }
+  }
+
+  /** Marks this worker's slot on the pool's `CpuBoard`. */
+  function onCpu(value: 0 | 1): void {
+    if (awake !== null && awake.slot >= 0) Atomics.store(awake.board, awake.slot, value);
+  }
+
+  /** Workers of the pool marked on a CPU. */
+  function onCpuCount(board: Int32Array): number {
+    let count = 0;
+    for (let i = 0; i < board.length; i++) count += Atomics.load(board, i);
+    return count;
+  }
+
+  /**
+   * Waits awake until the pool posts again, for up to `AWAKE_MS`, and then
+   * returns to the event loop, which finds the message already there. Awaited
+   * calls one at a time took about 110 µs instead of 190 with this (2 cores).
+   */
+  function stayAwake(): void {
+    awakeTurn = false;
+    if (awake === null || awake.slot < 0 || pumping || !quickReturn || stopped()) return;
+    const { posted, board } = awake;
+    // Marked first and counted after, so two workers deciding at once
+    // cannot both miss each other. It gives up its CPU as soon as another
+    // worker needs one.
+    onCpu(1);
+    const until = performance.now() + AWAKE_MS;
+    while (
+      Atomics.load(posted, 0) === received && onCpuCount(board) <= workerCpus &&
+      performance.now() < until && !stopped()
+    ) {
+      // Nothing to do until the next message arrives.
+    }
+    onCpu(0);
   }
 
   scope.onmessage = (event) => {
+    received++;
     inbox.push(event.data);
-    if (!pumping) pump();
+    if (pumping) return;
+    quickReturn = performance.now() - idleSince <= AWAKE_MS;
+    pump();
   };
 }
