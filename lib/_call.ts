@@ -409,6 +409,11 @@ export class StreamCall extends Call {
 
 /** Below this many numbers a plain array is cheaper to send than a packed one. */
 const PACK_MIN = 8;
+/**
+ * From this many numbers up, a chunk is packed in shared memory, which a
+ * message hands over without copying.
+ */
+const SHARE_MIN = 4096;
 
 /**
  * `items[from ..< to]` packed in a Float64Array when every one is a number,
@@ -416,8 +421,11 @@ const PACK_MIN = 8;
  * instead of a walk over the items, on the way out and back.
  */
 function pack(items: unknown[], from: number, to: number): Float64Array | null {
-  if (to - from < PACK_MIN) return null;
-  const numbers = new Float64Array(to - from);
+  const n = to - from;
+  if (n < PACK_MIN) return null;
+  const numbers = n < SHARE_MIN
+    ? new Float64Array(n)
+    : new Float64Array(new SharedArrayBuffer(8 * n));
   for (let i = from; i < to; i++) {
     // A hole reads as undefined, so an input with holes stays an array.
     const item = items[i];

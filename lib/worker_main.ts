@@ -302,28 +302,30 @@ export function workerMain(): void {
 
   /**
    * `advance` for a chunk of packed numbers whose results are numbers so far:
-   * each result goes over its own item, which is read first and never again.
-   * Kept apart so that V8 sees one kind of array here, which makes a map of
-   * tiny items about three times faster per item than the general loop.
+   * each result goes to `out`, which is the items themselves when the chunk
+   * is the worker's own copy (an item is read first and never again). Kept
+   * apart so that V8 sees one kind of array here, which makes a map of tiny
+   * items about three times faster per item than the general loop.
    */
   function advanceNumbers(
     state: Running,
     fn: Fn,
-    numbers: Float64Array,
+    items: Float64Array,
+    out: Float64Array,
   ): ChunkResult | Promise<ChunkResult> {
-    const n = numbers.length;
+    const n = items.length;
     for (let i = 0; i < n; i++) {
       if (stopped()) break;
       state.index = i;
       let value: unknown;
       try {
-        value = fn(numbers[i]);
+        value = fn(items[i]);
       } catch (error) {
         if (fail(state, i, error)) break;
         continue;
       }
       if (typeof value === "number") {
-        numbers[i] = value;
+        out[i] = value;
         continue;
       }
       return keep(state, i, value) ?? advance(state, i + 1);
@@ -361,6 +363,15 @@ export function workerMain(): void {
     const entry = fns.get(fnId) ??
       { fn: null, failure: new Error(`Function ${fnId} was never defined`) };
     const packedIn = items instanceof Float64Array;
+    // Results of packed numbers overwrite the chunk's own copy (item i is
+    // read before result i is written, and never again). Items in shared
+    // memory are the pool's too, kept to run again if this worker dies:
+    // their results go to an array of their own.
+    const numbers = !packedIn
+      ? null
+      : items.buffer instanceof SharedArrayBuffer
+      ? new Float64Array(items.length)
+      : items;
     const state: Running = {
       id,
       fn: entry.fn,
@@ -369,16 +380,14 @@ export function workerMain(): void {
       spread,
       settle,
       values: packedIn ? [] : new Array(items.length),
-      // Results overwrite the chunk's own copy of its numbers: item i is read
-      // before result i is written, and never again.
-      numbers: packedIn ? items : null,
+      numbers,
       errors: null,
       start: now(),
       index: 0,
     };
     running = state;
-    return packedIn && !spread && entry.fn !== null
-      ? advanceNumbers(state, entry.fn, items)
+    return numbers !== null && !spread && entry.fn !== null
+      ? advanceNumbers(state, entry.fn, items as Float64Array, numbers)
       : advance(state, 0);
   }
 

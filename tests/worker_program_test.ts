@@ -1,0 +1,89 @@
+/**
+ * The worker program on its own, started by hand and sent the pool's
+ * messages: what it does with shared memory that the pool cannot see from
+ * outside.
+ */
+import assert from "node:assert/strict";
+import { CpuBoard } from "../lib/_cpu_board.ts";
+import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
+import { workerMain } from "../lib/worker_main.ts";
+
+/** A worker running the pool's program, and a `post` that counts what it sends as the pool does. */
+function startWorker(board: CpuBoard) {
+  const url = URL.createObjectURL(
+    new Blob([`(${workerMain.toString()})();`], { type: "application/javascript" }),
+  );
+  const worker = new Worker(url, { type: "module" });
+  const posted = new Int32Array(new SharedArrayBuffer(4));
+  const slot = board.take();
+  const post = (message: ToWorker) => {
+    worker.postMessage(message);
+    Atomics.add(posted, 0, 1);
+  };
+  post({
+    type: "init",
+    workerId: 1,
+    stop: new Int32Array(new SharedArrayBuffer(4)),
+    awake: { posted, board: board.slots, slot },
+    initializer: null,
+    initArgs: [],
+  });
+  const answer = () =>
+    new Promise<ChunkResult[]>((resolve) => worker.onmessage = (event) => resolve(event.data));
+  return {
+    post,
+    answer,
+    slot,
+    [Symbol.dispose]() {
+      worker.terminate();
+      URL.revokeObjectURL(url);
+    },
+  };
+}
+
+/** Waits, a millisecond at a time, until `check` holds. */
+async function until(check: () => boolean, what: string): Promise<void> {
+  const deadline = AbortSignal.timeout(10_000);
+  while (!check()) {
+    assert.ok(!deadline.aborted, what);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+Deno.test("a worker marks its board slot while it runs a batch and clears it once idle", async () => {
+  const board = new CpuBoard(2);
+  using worker = startWorker(board);
+  // The task waits until the test has seen the slot marked, then returns.
+  const seen = new Int32Array(new SharedArrayBuffer(4));
+  worker.post({
+    type: "define",
+    fnId: 0,
+    spec: { kind: "source", name: "wait", source: "(seen) => Atomics.wait(seen, 0, 0)" },
+  });
+  const answered = worker.answer();
+  worker.post([[0, 0, 1, 0, false, false, [seen]]]);
+  await until(() => Atomics.load(board.slots, worker.slot) === 1, "the slot was never marked");
+  Atomics.store(seen, 0, 1);
+  Atomics.notify(seen, 0);
+  await answered;
+  await until(() => Atomics.load(board.slots, worker.slot) === 0, "the slot stayed marked");
+});
+
+Deno.test("a worker answers numbers in shared memory in an array of its own, leaving them as sent", async () => {
+  using worker = startWorker(new CpuBoard(1));
+  worker.post({
+    type: "define",
+    fnId: 0,
+    spec: { kind: "source", name: "double", source: "(x) => x * 2" },
+  });
+  const items = new Float64Array(new SharedArrayBuffer(8 * 5000)).map((_, i) => i);
+  const answered = worker.answer();
+  worker.post([[0, 0, 1, 0, false, false, items]]);
+  const [[id, values, errors]] = await answered;
+  assert.equal(id, 0);
+  assert.equal(errors, null);
+  assert.ok(values instanceof Float64Array && !(values.buffer instanceof SharedArrayBuffer));
+  assert.deepEqual([...values], [...items].map((x) => x * 2));
+  // A worker that died mid-chunk leaves these items to be run again elsewhere.
+  assert.deepEqual([...items], Array.from({ length: 5000 }, (_, i) => i));
+});
