@@ -7,7 +7,9 @@
  * main thread down, and with it every task. So each worker has a slot on a
  * shared board, 1 while it runs a batch or waits awake and 0 while it
  * sleeps, and it waits awake only while the board leaves a CPU for the main
- * thread.
+ * thread. The board also counts the messages the pool posts to any of its
+ * workers: a worker waiting awake stops when the pool sends work elsewhere,
+ * and leaves its CPU to the worker that work went to.
  *
  * @module
  */
@@ -16,6 +18,8 @@
 export class CpuBoard {
   /** One slot per worker: 1 while it is on a CPU, else 0. */
   readonly slots: Int32Array;
+  /** Messages the pool has posted to any of its workers. */
+  readonly posts: Int32Array = new Int32Array(new SharedArrayBuffer(4));
   #free: number[];
 
   /** A board of `size` slots, all free. */

@@ -551,7 +551,7 @@ export class Dispatcher implements Engine {
         initializer: this.#options.initializer,
         initArgs: this.#options.initArgs,
         permissions: this.#options.permissions,
-        board: this.#board.slots,
+        board: this.#board,
         boardSlot: this.#board.take(),
         onMessage: this.#onMessage,
         onFailure: this.#onFailure,

@@ -85,6 +85,8 @@ export interface StayAwake {
   readonly posted: Int32Array;
   /** The pool's `CpuBoard`: a slot per worker, 1 while it is on a CPU. */
   readonly board: Int32Array;
+  /** The board's count of messages posted to any of the pool's workers. */
+  readonly boardPosts: Int32Array;
   /** This worker's slot on the board; -1 for none, and then it never waits awake. */
   readonly slot: number;
 }

@@ -7,6 +7,7 @@
  */
 
 import type { Chunk } from "./_call.ts";
+import type { CpuBoard } from "./_cpu_board.ts";
 import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "./_protocol.ts";
 import { Deque } from "./_queue.ts";
 import { workerMain } from "./worker_main.ts";
@@ -46,8 +47,8 @@ export interface WorkerStart {
   readonly initArgs: readonly unknown[];
   /** Permissions for the worker, passed to Deno's `deno.permissions` worker option. */
   readonly permissions: Deno.PermissionOptions | undefined;
-  /** The pool's `CpuBoard` slots, and the one this worker marks. */
-  readonly board: Int32Array;
+  /** The pool's `CpuBoard`, and the slot on it this worker marks. */
+  readonly board: CpuBoard;
   readonly boardSlot: number;
   readonly onMessage: (handle: WorkerHandle, message: FromWorker) => void;
   /** The worker failed in a way it could not report itself. */
@@ -72,6 +73,7 @@ export class WorkerHandle {
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   /** Messages posted to the worker, shared with it (see `StayAwake`). */
   #posted = new Int32Array(new SharedArrayBuffer(4));
+  #boardPosts: Int32Array;
   /** Chunks given a slot so far; the next slot and tag follow from it. */
   #assigned = 0;
   #defined = new Set<number>();
@@ -80,6 +82,7 @@ export class WorkerHandle {
   constructor(start: WorkerStart) {
     this.id = start.id;
     this.boardSlot = start.boardSlot;
+    this.#boardPosts = start.board.posts;
     const options: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
       type: "module",
       name: `pool-worker-${start.id}`,
@@ -100,7 +103,12 @@ export class WorkerHandle {
       workerId: start.id,
       stop: this.#stop,
       claims: this.#claims,
-      awake: { posted: this.#posted, board: start.board, slot: start.boardSlot },
+      awake: {
+        posted: this.#posted,
+        board: start.board.slots,
+        boardPosts: start.board.posts,
+        slot: start.boardSlot,
+      },
       initializer: start.initializer,
       initArgs: start.initArgs,
     });
@@ -173,5 +181,6 @@ export class WorkerHandle {
   #post(message: ToWorker): void {
     this.#worker.postMessage(message);
     Atomics.add(this.#posted, 0, 1);
+    Atomics.add(this.#boardPosts, 0, 1);
   }
 }

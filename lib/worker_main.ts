@@ -555,14 +555,18 @@ export function workerMain(): void {
   function stayAwake(): void {
     awakeTurn = false;
     if (awake === null || awake.slot < 0 || pumping || !quickReturn || stopped()) return;
-    const { posted, board } = awake;
+    const { posted, board, boardPosts } = awake;
+    // Read before its own count: a message posted after this read changes
+    // the pool's count, one posted before it shows in its own.
+    const seen = Atomics.load(boardPosts, 0);
+    if (Atomics.load(posted, 0) !== received) return;
     // Marked first and counted after, so two workers deciding at once
-    // cannot both miss each other. It gives up its CPU as soon as another
-    // worker needs one.
+    // cannot both miss each other. It gives up its CPU as soon as the pool
+    // posts to any worker, or another worker comes on a CPU.
     onCpu(1);
     const until = performance.now() + AWAKE_MS;
     while (
-      Atomics.load(posted, 0) === received && onCpuCount(board) <= workerCpus &&
+      Atomics.load(boardPosts, 0) === seen && onCpuCount(board) <= workerCpus &&
       performance.now() < until && !stopped()
     ) {
       // Nothing to do until the next message arrives.

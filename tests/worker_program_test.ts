@@ -19,12 +19,13 @@ function startWorker(board: CpuBoard) {
   const post = (message: ToWorker) => {
     worker.postMessage(message);
     Atomics.add(posted, 0, 1);
+    Atomics.add(board.posts, 0, 1);
   };
   post({
     type: "init",
     workerId: 1,
     stop: new Int32Array(new SharedArrayBuffer(4)),
-    awake: { posted, board: board.slots, slot },
+    awake: { posted, board: board.slots, boardPosts: board.posts, slot },
     initializer: null,
     initArgs: [],
   });
