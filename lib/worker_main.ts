@@ -542,11 +542,10 @@ export function workerMain(): void {
     pumping = false;
     onCpu(0);
     idleSince = performance.now();
-    if (awake !== null) {
-      idleBoardPosts = Atomics.load(awake.boardPosts, 0);
-      idlePosted = Atomics.load(awake.posted, 0);
-    }
-    if (awake !== null && !awakeTurn) {
+    if (awake === null) return;
+    idleBoardPosts = Atomics.load(awake.boardPosts, 0);
+    idlePosted = Atomics.load(awake.posted, 0);
+    if (!awakeTurn) {
       awakeTurn = true;
       setImmediate(stayAwake);
     }
