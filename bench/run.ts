@@ -19,6 +19,7 @@ import { workerMain } from "../lib/worker_main.ts";
 import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool } from "./floor_pool.ts";
+import { roundOrder } from "./round_order.ts";
 
 interface Row {
   readonly comparison: string;
@@ -44,11 +45,11 @@ function median(xs: number[]): number {
  * each. A contender that resolves with a number reports its own time in ms
  * (a subprocess timing only its measured part); otherwise its wall time counts.
  *
- * Each round starts one contender further along, so that no contender always
- * runs right after the same other one: a contender pays for the garbage the
- * one before it left (a pool that ran 100,000 calls leaves 100,000 settled
- * promises to collect), and in a fixed order that cost landed on the same
- * row every round.
+ * Each round runs the contenders in another order (see `roundOrder`), so
+ * that no contender always runs right after the same other one: a contender
+ * pays for the garbage the one before it left (a pool that ran 100,000 calls
+ * leaves 100,000 settled promises to collect) and finds the CPUs as awake as
+ * it left them, and in a fixed order that landed on the same row every round.
  *
  * Every contender first runs once untimed: each comparison has a fresh
  * process, and a contender's first run there also pays for compiling its
@@ -61,8 +62,7 @@ async function compare(
   const entries = Object.entries(contenders);
   for (const [, run] of entries) await run();
   for (let round = 0; round < rounds; round++) {
-    const shift = round % entries.length;
-    for (const [name, run] of [...entries.slice(shift), ...entries.slice(0, shift)]) {
+    for (const [name, run] of roundOrder(entries.length, round).map((i) => entries[i])) {
       const started = performance.now();
       const reported = await run();
       const wall = performance.now() - started;
