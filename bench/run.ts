@@ -49,7 +49,8 @@ function median(xs: number[]): number {
  * that no contender always runs right after the same other one: a contender
  * pays for the garbage the one before it left (a pool that ran 100,000 calls
  * leaves 100,000 settled promises to collect) and finds the CPUs as awake as
- * it left them, and in a fixed order that landed on the same row every round.
+ * it left them; in a fixed order, both fell on the same row in nearly every
+ * round.
  *
  * Every contender first runs once untimed: each comparison has a fresh
  * process, and a contender's first run there also pays for compiling its
