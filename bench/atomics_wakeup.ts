@@ -48,6 +48,13 @@ function start(source: string, shared: SharedArrayBuffer): Worker {
   return worker;
 }
 
+/** Tells a worker from {@linkcode start} to leave its wait loop (-1 as the sequence), and ends it. */
+function stop(worker: Worker, control: Int32Array): void {
+  Atomics.store(control, 0, -1);
+  Atomics.notify(control, 0);
+  worker.terminate();
+}
+
 /**
  * The source of a worker that waits in `Atomics.wait` for a serialized call
  * (see {@linkcode sendCall}), squares its number and then runs `reply`, which
@@ -134,9 +141,7 @@ export class AtomicsNumbers {
 
   /** Ends the worker. */
   close(): void {
-    Atomics.store(this.#control, 0, -1);
-    Atomics.notify(this.#control, 0);
-    this.#worker.terminate();
+    stop(this.#worker, this.#control);
   }
 }
 
@@ -166,9 +171,7 @@ export class AtomicsCall {
 
   /** Ends the worker. */
   close(): void {
-    Atomics.store(this.#control, 0, -1);
-    Atomics.notify(this.#control, 0);
-    this.#worker.terminate();
+    stop(this.#worker, this.#control);
   }
 }
 
@@ -209,9 +212,7 @@ export class AtomicsCallBothWays {
 
   /** Ends the worker. */
   close(): void {
-    Atomics.store(this.#control, 0, -1);
-    Atomics.notify(this.#control, 0);
-    this.#worker.terminate();
+    stop(this.#worker, this.#control);
   }
 }
 
