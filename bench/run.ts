@@ -20,6 +20,7 @@ import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool } from "./floor_pool.ts";
 import { roundOrder } from "./round_order.ts";
+import { bestFinish, workerPaces } from "./schedule_bound.ts";
 
 interface Row {
   readonly comparison: string;
@@ -133,6 +134,45 @@ async function timedOnStartedPool(workers: number, items: number[]): Promise<num
   await pool.map(spin, items, { chunkSize: 1 });
   const ms = performance.now() - started;
   await pool.terminate();
+  return ms;
+}
+
+/** What a recorded CPU-bound job could have taken, one entry per run. */
+interface CpuBounds {
+  /** With its items split at best over its workers, as they started and ran. */
+  readonly bestSplit: number[];
+  /** The same, had every worker started with the first. */
+  readonly sameStart: number[];
+}
+
+/**
+ * `map(spin, items)` on a new pool of `workers`, start-up included, with a
+ * `Recorder` on (a span per item, a few microseconds in all). Returns the time
+ * it took, and pushes onto `bounds` that time less what the items' best split
+ * (`bestFinish`) would have saved: with the workers as they were, and with
+ * them all starting when the first did.
+ */
+async function recordedCpuJob(
+  workers: number,
+  items: number[],
+  bounds?: CpuBounds,
+): Promise<number> {
+  const recorder = new Recorder();
+  const started = performance.now();
+  {
+    await using pool = new Pool({ workers, recorder });
+    await pool.map(spin, items, { chunkSize: 1 });
+  }
+  const ms = performance.now() - started;
+  if (bounds) {
+    const spans = recorder.spans;
+    const lastEnd = Math.max(...spans.map((span) => span.end));
+    const paces = workerPaces(spans);
+    const first = Math.min(...paces.map((worker) => worker.start));
+    const together = paces.map((worker) => ({ ...worker, start: first }));
+    bounds.bestSplit.push(ms - (lastEnd - bestFinish(paces, items.length)));
+    bounds.sameStart.push(ms - (lastEnd - bestFinish(together, items.length)));
+  }
   return ms;
 }
 
@@ -371,22 +411,25 @@ const comparisons: Record<string, () => Promise<void>> = {
   // CPU-bound: 64 items of about 15 ms each.
   async cpu() {
     const items = Array.from({ length: 64 }, () => ITEM);
+    const bounds: CpuBounds = { bestSplit: [], sameStart: [] };
     const medians = await compare({
       "sequential for loop": () => Promise.resolve(items.map(spin)),
-      "Pool, 1 worker, start-up included": async () => {
-        await using pool = new Pool({ workers: 1 });
-        await pool.map(spin, items, { chunkSize: 1 });
-      },
-      "Pool, 2 workers, start-up included": async () => {
-        await using pool = new Pool({ workers: 2 });
-        await pool.map(spin, items, { chunkSize: 1 });
-      },
+      "Pool, 1 worker, start-up included": () => recordedCpuJob(1, items),
+      "Pool, 2 workers, start-up included": () => recordedCpuJob(2, items, bounds),
       "hand-written workers, 1, start-up included": () => handWritten(1, items),
       "hand-written workers, 2, start-up included": () => handWritten(2, items),
       "Pool, 1 worker, started": () => timedOnStartedPool(1, items),
       "Pool, 2 workers, started": () => timedOnStartedPool(2, items),
     });
-    report("64 x spin(12), about 1 s of work", medians, "ms/job", 1000);
+    // Derived from the rounds of the row before them (the first entry is the untimed run).
+    const rows = [...medians];
+    rows.splice(
+      3,
+      0,
+      ["same runs, items split at best", median(bounds.bestSplit.slice(1))],
+      ["same runs, both workers starting with the first", median(bounds.sameStart.slice(1))],
+    );
+    report("64 x spin(12), about 1 s of work", new Map(rows), "ms/job", 1000);
   },
 
   // How the pool scales with its worker count, up to the machine's cores: CPU-bound work
