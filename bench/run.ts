@@ -32,6 +32,8 @@ interface Row {
 
 /** Rounds each comparison runs; set from `--rounds`. */
 let rounds = 5;
+/** How long each contender runs untimed before its first timed round, at least. */
+const WARM_UP_MS = 250;
 /** The longest one comparison may take before its process is ended. */
 const COMPARISON_LIMIT_MS = 20 * 60_000;
 
@@ -53,16 +55,23 @@ function median(xs: number[]): number {
  * it left them; in a fixed order, both fell on the same row in nearly every
  * round.
  *
- * Every contender first runs once untimed: each comparison has a fresh
- * process, and a contender's first run there also pays for compiling its
- * code and for Deno's first worker.
+ * Every contender first runs untimed, again and again until it has run for
+ * `WARM_UP_MS` (at least once): each comparison has a fresh process, and a
+ * contender's first runs there also pay for Deno's first worker and for
+ * compiling its code. A loop squaring a million numbers into a new array took
+ * 16-25 ns an item in its first three runs in a process and 2.5-4 ns from the
+ * fourth or fifth on; warmed up only once, the tiny-item maps' medians fell
+ * on one side or the other of that change from run to run.
  */
 async function compare(
   contenders: Record<string, () => Promise<unknown>>,
 ): Promise<Map<string, number>> {
   const times = new Map<string, number[]>(Object.keys(contenders).map((name) => [name, []]));
   const entries = Object.entries(contenders);
-  for (const [, run] of entries) await run();
+  for (const [, run] of entries) {
+    const started = performance.now();
+    do await run(); while (performance.now() - started < WARM_UP_MS);
+  }
   for (let round = 0; round < rounds; round++) {
     for (const [name, run] of roundOrder(entries.length, round).map((i) => entries[i])) {
       const started = performance.now();
@@ -412,22 +421,24 @@ const comparisons: Record<string, () => Promise<void>> = {
   async cpu() {
     const items = Array.from({ length: 64 }, () => ITEM);
     const bounds: CpuBounds = { bestSplit: [], sameStart: [] };
+    const recorded = "Pool, 2 workers, start-up included";
     const medians = await compare({
       "sequential for loop": () => Promise.resolve(items.map(spin)),
       "Pool, 1 worker, start-up included": () => recordedCpuJob(1, items),
-      "Pool, 2 workers, start-up included": () => recordedCpuJob(2, items, bounds),
+      [recorded]: () => recordedCpuJob(2, items, bounds),
       "hand-written workers, 1, start-up included": () => handWritten(1, items),
       "hand-written workers, 2, start-up included": () => handWritten(2, items),
       "Pool, 1 worker, started": () => timedOnStartedPool(1, items),
       "Pool, 2 workers, started": () => timedOnStartedPool(2, items),
     });
-    // Derived from the rounds of the row before them (the first entry is the untimed run).
+    // Derived from that row's timed rounds (the last entries; the untimed runs came first),
+    // and shown after it.
     const rows = [...medians];
     rows.splice(
-      3,
+      rows.findIndex(([name]) => name === recorded) + 1,
       0,
-      ["same runs, items split at best", median(bounds.bestSplit.slice(1))],
-      ["same runs, both workers starting with the first", median(bounds.sameStart.slice(1))],
+      ["same runs, items split at best", median(bounds.bestSplit.slice(-rounds))],
+      ["same runs, both workers starting with the first", median(bounds.sameStart.slice(-rounds))],
     );
     report("64 x spin(12), about 1 s of work", new Map(rows), "ms/job", 1000);
   },
