@@ -59,8 +59,8 @@ function median(xs: number[]): number {
  * `WARM_UP_MS` (at least once): each comparison has a fresh process, and a
  * contender's first runs there also pay for Deno's first worker and for
  * compiling its code. A loop squaring a million numbers into a new array took
- * 16-25 ns an item in its first three runs in a process and 2.5-4 ns from the
- * fourth or fifth on; warmed up only once, the tiny-item maps' medians fell
+ * 11-33 ns an item in its first three runs in a process and 2.2-4.6 ns from
+ * the fourth or fifth on; warmed up only once, the tiny-item maps' medians fell
  * on one side or the other of that change from run to run.
  */
 async function compare(
