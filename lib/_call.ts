@@ -9,6 +9,7 @@
 import type { ChunkItems } from "./_protocol.ts";
 import { Deque } from "./_queue.ts";
 import { TaskError } from "./errors.ts";
+import { pack } from "./_wire.ts";
 
 /** Consecutive items of one call, handed to one worker at a time. */
 export interface Chunk {
@@ -16,7 +17,7 @@ export interface Chunk {
   readonly call: Call;
   /** Index in the call's input of `items[0]`. */
   readonly start: number;
-  /** The chunk's own copy of its items: numbers packed, anything else in an array. */
+  /** The chunk's own copy of its items: numbers packed (see `pack`), anything else in an array. */
   readonly items: ChunkItems;
   /** How many workers died while running this chunk's first item. */
   crashes: number;
@@ -204,7 +205,7 @@ export class CollectCall<R> extends Call {
     const results = this.#allResults();
     const n = values.length;
     const settle = this.settle;
-    if (values instanceof Float64Array) {
+    if (ArrayBuffer.isView(values)) {
       for (let i = 0; i < n; i++) {
         results[start + i] = settle ? { status: "fulfilled", value: values[i] } : values[i];
       }
@@ -405,34 +406,6 @@ export class StreamCall extends Call {
     this.#wakeConsumer?.();
     this.#wakeConsumer = null;
   }
-}
-
-/** Below this many numbers a plain array is cheaper to send than a packed one. */
-const PACK_MIN = 8;
-/**
- * From this many numbers up, a chunk is packed in shared memory, which a
- * message hands over without copying.
- */
-const SHARE_MIN = 4096;
-
-/**
- * `items[from ..< to]` packed in a Float64Array when every one is a number,
- * else `null`. Packed numbers cost the structured clone a copy of bytes
- * instead of a walk over the items, on the way out and back.
- */
-function pack(items: unknown[], from: number, to: number): Float64Array | null {
-  const n = to - from;
-  if (n < PACK_MIN) return null;
-  const numbers = n < SHARE_MIN
-    ? new Float64Array(n)
-    : new Float64Array(new SharedArrayBuffer(8 * n));
-  for (let i = from; i < to; i++) {
-    // A hole reads as undefined, so an input with holes stays an array.
-    const item = items[i];
-    if (typeof item !== "number") return null;
-    numbers[i - from] = item;
-  }
-  return numbers;
 }
 
 /** A refusal by Deno's permission checks, thrown inside a worker. */

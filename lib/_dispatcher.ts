@@ -654,5 +654,5 @@ export class Dispatcher implements Engine {
 }
 
 function slice(values: ChunkItems, from: number, to: number): ChunkItems {
-  return values instanceof Float64Array ? values.subarray(from, to) : values.slice(from, to);
+  return ArrayBuffer.isView(values) ? values.subarray(from, to) : values.slice(from, to);
 }

@@ -13,8 +13,12 @@ export type FunctionSpec =
   | { readonly kind: "source"; readonly source: string; readonly name: string }
   | { readonly kind: "module"; readonly url: string; readonly exportName: string };
 
-/** Items of one chunk: a plain array, or numbers packed in a Float64Array. */
-export type ChunkItems = unknown[] | Float64Array;
+/**
+ * Items of one chunk: a plain array, or numbers packed in a typed array
+ * (integers in an `Int32Array`, see `pack` in `_wire.ts`). A worker answers
+ * with a plain array or a `Float64Array`.
+ */
+export type ChunkItems = unknown[] | Float64Array | Int32Array;
 
 /**
  * One chunk of work, consecutive items of one call run by one function, as a

@@ -88,3 +88,25 @@ Deno.test("a worker answers numbers in shared memory in an array of its own, lea
   // A worker that died mid-chunk leaves these items to be run again elsewhere.
   assert.deepEqual([...items], Array.from({ length: 5000 }, (_, i) => i));
 });
+
+Deno.test("a worker runs a chunk of packed integers and answers doubles, leaving the items as sent", async () => {
+  using worker = startWorker(new CpuBoard(1));
+  worker.post({
+    type: "define",
+    fnId: 0,
+    spec: { kind: "source", name: "half", source: "(x) => x / 2" },
+  });
+  for (const length of [10, 5000]) {
+    const buffer = length < 4096 ? new ArrayBuffer(4 * length) : new SharedArrayBuffer(4 * length);
+    const items = new Int32Array(buffer).map((_, i) => i);
+    const answered = worker.answer();
+    worker.post([[0, 0, 1, 0, false, false, items]]);
+    const [[, values, errors]] = await answered;
+    assert.equal(errors, null);
+    assert.ok(values instanceof Float64Array);
+    assert.deepEqual([...values], [...items].map((x) => x / 2));
+    if (buffer instanceof SharedArrayBuffer) {
+      assert.deepEqual([...items], Array.from({ length }, (_, i) => i));
+    }
+  }
+});
