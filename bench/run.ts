@@ -18,7 +18,7 @@ import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
 import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
-import { FloorPool, PackedFloor, programUrl, ShapedFloorPool } from "./floor_pool.ts";
+import { FloorPool, PackedFloor, programUrl, ShapedFloorPool, SplitFloor } from "./floor_pool.ts";
 import { roundOrder } from "./round_order.ts";
 import { bestFinish, workerPaces } from "./schedule_bound.ts";
 
@@ -124,6 +124,18 @@ function spin(millions: number): number {
   for (let i = 0; i < steps; i++) state = (Math.imul(state, 1103515245) + 12345) | 0;
   return state;
 }
+
+/**
+ * The classic CPU-bound task, call-heavy integer arithmetic: what a user
+ * tries first. V8 compiles it for small integers only when its argument is
+ * one, so it also shows how items reach the task.
+ */
+function fib(n: number): number {
+  return n < 2 ? n : fib(n - 1) + fib(n - 2);
+}
+
+/** `fib(27)`: about 1.2-1.9 ms on the 2-core machine. */
+const FIB_N = 27;
 
 /** `spin` for about 15 ms on the 2-core machine. */
 const ITEM = 12;
@@ -441,6 +453,38 @@ const comparisons: Record<string, () => Promise<void>> = {
       ["same runs, both workers starting with the first", median(bounds.sameStart.slice(-rounds))],
     );
     report("64 x spin(12), about 1 s of work", new Map(rows), "ms/job", 1000);
+  },
+
+  // CPU-bound, the task a user tries first: 64 x fib(27), against the plain loop on the main
+  // thread and a hand-written split over workers. "Started" rows keep their workers (and the
+  // JIT's work in them) for every round; start-up rows make them afresh each round.
+  async fib() {
+    const items = Array.from({ length: 64 }, () => FIB_N);
+    const pools = [await startedPool({ workers: 1 }), await startedPool({ workers: 2 })];
+    const hands = [new SplitFloor(1, fib), new SplitFloor(2, fib)];
+    const medians = await compare({
+      "plain loop: items.map(fib)": () => Promise.resolve(items.map(fib)),
+      "hand-written workers, 1, started": () => hands[0].map(items),
+      "hand-written workers, 2, started": () => hands[1].map(items),
+      "Pool.map, 1 worker, started": () => pools[0].map(fib, items),
+      "Pool.map, 2 workers, started": () => pools[1].map(fib, items),
+      "hand-written workers, 2, start-up included": async () => {
+        const hand = new SplitFloor(2, fib);
+        await hand.map(items);
+        hand.close();
+      },
+      "Pool.map, 1 worker, start-up included": async () => {
+        await using pool = new Pool({ workers: 1 });
+        await pool.map(fib, items);
+      },
+      "Pool.map, 2 workers, start-up included": async () => {
+        await using pool = new Pool({ workers: 2 });
+        await pool.map(fib, items);
+      },
+    });
+    report(`64 x fib(${FIB_N}), against the plain loop`, medians, "ms/job", 1000);
+    for (const pool of pools) await pool.terminate();
+    for (const hand of hands) hand.close();
   },
 
   // How the pool scales with its worker count, up to the machine's cores: CPU-bound work
