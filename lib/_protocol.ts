@@ -73,6 +73,13 @@ export type ToWorker =
      * without it sleeps as soon as it is idle.
      */
     readonly awake?: StayAwake;
+    /**
+     * A count of the worker's result messages the pool has handled. While it
+     * equals the count the worker has posted, the pool is not behind, and
+     * the worker sends results as soon as a chunk is done (see `workerMain`).
+     * A worker started by hand without it answers once per batch.
+     */
+    readonly read?: Int32Array;
     readonly initializer: FunctionSpec | null;
     readonly initArgs: readonly unknown[];
   }

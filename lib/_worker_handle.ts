@@ -71,6 +71,8 @@ export class WorkerHandle {
   #worker: Worker;
   #stop = new Int32Array(new SharedArrayBuffer(4));
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
+  /** Result messages from the worker handled so far, shared with it. */
+  #read = new Int32Array(new SharedArrayBuffer(4));
   /** Messages posted to the worker, shared with it (see `StayAwake`). */
   #posted = new Int32Array(new SharedArrayBuffer(4));
   #boardPosts: Int32Array;
@@ -89,7 +91,15 @@ export class WorkerHandle {
     };
     if (start.permissions !== undefined) options.deno = { permissions: start.permissions };
     this.#worker = new Worker(workerScriptUrl(), options);
-    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => start.onMessage(this, event.data);
+    this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
+      try {
+        start.onMessage(this, event.data);
+      } finally {
+        // Counted once handled: a worker that sees every answer handled
+        // sends its next results at once (see `workerMain`).
+        if (Array.isArray(event.data)) Atomics.add(this.#read, 0, 1);
+      }
+    };
     this.#worker.onerror = (event) => {
       // Without preventDefault an error from the worker ends the whole program.
       event.preventDefault();
@@ -109,6 +119,7 @@ export class WorkerHandle {
         boardPosts: start.board.posts,
         slot: start.boardSlot,
       },
+      read: this.#read,
       initializer: start.initializer,
       initArgs: start.initArgs,
     });

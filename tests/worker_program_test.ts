@@ -9,7 +9,7 @@ import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
 import { workerMain } from "../lib/worker_main.ts";
 
 /** A worker running the pool's program, and a `post` that counts what it sends as the pool does. */
-function startWorker(board: CpuBoard) {
+function startWorker(board: CpuBoard, options: { read?: Int32Array } = {}) {
   const url = URL.createObjectURL(
     new Blob([`(${workerMain.toString()})();`], { type: "application/javascript" }),
   );
@@ -28,6 +28,7 @@ function startWorker(board: CpuBoard) {
     awake: { posted, board: board.slots, boardPosts: board.posts, slot },
     initializer: null,
     initArgs: [],
+    read: options.read,
   });
   const answer = () =>
     new Promise<ChunkResult[]>((resolve) => worker.onmessage = (event) => resolve(event.data));
@@ -109,4 +110,36 @@ Deno.test("a worker runs a chunk of packed integers and answers doubles, leaving
       assert.deepEqual([...items], Array.from({ length }, (_, i) => i));
     }
   }
+});
+
+Deno.test("a worker sends a chunk's results before it starts the next when the pool has handled its every answer", async () => {
+  const read = new Int32Array(new SharedArrayBuffer(4));
+  using worker = startWorker(new CpuBoard(1), { read });
+  worker.post({
+    type: "define",
+    fnId: 0,
+    spec: { kind: "source", name: "", source: "(x) => x + 1" },
+  });
+  worker.post({
+    type: "define",
+    fnId: 1,
+    spec: { kind: "source", name: "", source: "(gate) => (Atomics.wait(gate, 0, 0), 'opened')" },
+  });
+  const gate = new Int32Array(new SharedArrayBuffer(4));
+  let answered = worker.answer();
+  // The second chunk blocks its worker until the first one's results are in.
+  worker.post([[0, 0, 1, 0, false, false, [1]], [1, 1, 2, 1, false, false, [gate]]]);
+  const deadline = setTimeout(() => Atomics.store(gate, 0, 2), 10_000);
+  const [[id, values]] = await answered;
+  assert.equal(Atomics.load(gate, 0), 0, "the first chunk's results waited for the second chunk");
+  assert.equal(id, 0);
+  assert.deepEqual(values, [2]);
+  Atomics.add(read, 0, 1);
+  answered = worker.answer();
+  Atomics.store(gate, 0, 1);
+  Atomics.notify(gate, 0);
+  clearTimeout(deadline);
+  const [[id2, values2]] = await answered;
+  assert.equal(id2, 1);
+  assert.deepEqual(values2, ["opened"]);
 });
