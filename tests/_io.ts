@@ -28,6 +28,9 @@ export function captureIo(): CapturedIo {
   };
 }
 
+/** The permission {@linkcode runDeno} needs: to run this same Deno executable. */
+export const RUN_DENO: Deno.RunPermissionDescriptor = { name: "run", command: Deno.execPath() };
+
 /** What a finished subprocess printed and how it exited. */
 export interface ProcessResult {
   readonly code: number;
