@@ -39,15 +39,19 @@ export interface ProcessResult {
 }
 
 /**
- * Runs `deno` with `args` from the project root, with no permission beyond
- * what `args` grant. A process still running after `deadlineMs` is killed,
- * so a hang fails the test instead of stalling it.
+ * Runs `deno` with `args` from `cwd` (the project root unless given), with no
+ * permission beyond what `args` grant. A process still running after
+ * `deadlineMs` is killed, so a hang fails the test instead of stalling it.
  */
-export async function runDeno(args: string[], deadlineMs = 30_000): Promise<ProcessResult> {
+export async function runDeno(
+  args: string[],
+  deadlineMs = 30_000,
+  cwd: string | URL = new URL("..", import.meta.url),
+): Promise<ProcessResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     signal: AbortSignal.timeout(deadlineMs),
-    cwd: new URL("..", import.meta.url),
+    cwd,
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",
