@@ -28,6 +28,9 @@ export function captureIo(): CapturedIo {
   };
 }
 
+/** The permission {@linkcode runDeno} needs: to run this same Deno executable. */
+export const RUN_DENO: Deno.RunPermissionDescriptor = { name: "run", command: Deno.execPath() };
+
 /** What a finished subprocess printed and how it exited. */
 export interface ProcessResult {
   readonly code: number;
@@ -36,15 +39,19 @@ export interface ProcessResult {
 }
 
 /**
- * Runs `deno` with `args` from the project root, with no permission beyond
- * what `args` grant. A process still running after `deadlineMs` is killed,
- * so a hang fails the test instead of stalling it.
+ * Runs `deno` with `args` from `cwd` (the project root unless given), with no
+ * permission beyond what `args` grant. A process still running after
+ * `deadlineMs` is killed, so a hang fails the test instead of stalling it.
  */
-export async function runDeno(args: string[], deadlineMs = 30_000): Promise<ProcessResult> {
+export async function runDeno(
+  args: string[],
+  deadlineMs = 30_000,
+  cwd: string | URL = new URL("..", import.meta.url),
+): Promise<ProcessResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     signal: AbortSignal.timeout(deadlineMs),
-    cwd: new URL("..", import.meta.url),
+    cwd,
     env: { NO_COLOR: "1" },
     stdin: "null",
     stdout: "piped",

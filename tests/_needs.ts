@@ -13,8 +13,9 @@ export interface Gate {
 }
 
 /**
- * Gates a test on permissions: `Deno.test({ ...needs("x does y", { name: "run" }), fn })`.
- * Every descriptor must be granted for the test to run.
+ * Gates a test on permissions: `Deno.test({ ...needs("x does y", { name: "run" }), fn })`,
+ * or `Deno.test(needs("x does y", { name: "run" }), fn)`. Every descriptor must be granted for
+ * the test to run; ask for read with a path, so that `--allow-read=.` counts.
  */
 export function needs(name: string, ...descriptors: Deno.PermissionDescriptor[]): Gate {
   const missing = descriptors.filter((d) => Deno.permissions.querySync(d).state !== "granted");

@@ -7,7 +7,8 @@ import assert from "node:assert/strict";
 import { main as poolMain } from "../pool.ts";
 import { main as threadsMain } from "../threads.ts";
 import { runScript } from "../lib/cli.ts";
-import { captureIo, runDeno } from "./_io.ts";
+import { captureIo, RUN_DENO, runDeno } from "./_io.ts";
+import { needs } from "./_needs.ts";
 import { seededRandom } from "./_random.ts";
 
 const SEED = 7_2026;
@@ -152,17 +153,20 @@ Deno.test(`${2 * RUNS_PER_SCRIPT} generated command lines all exit 0 or 2 with o
   assert.ok(seen[0] > 40 && seen[2] > 40, JSON.stringify(seen));
 });
 
-Deno.test("a sample of them on the real command line: no stack trace, one line", async () => {
-  // Every 33rd case, about a dozen, as real processes (a real argv cannot hold NUL).
-  const sample = [...cases()].filter(([, args], i) =>
-    i % 33 === 0 && !args.some((arg) => arg.includes("\u0000"))
-  );
-  assert.ok(sample.length >= 10);
-  for (const [script, args] of sample) {
-    const result = await runDeno(["run", `${script}.ts`, ...args]);
-    const what = `${script}.ts ${JSON.stringify(args)}`;
-    assert.ok(result.code === 0 || result.code === 2, `${what} exited ${result.code}`);
-    assert.doesNotMatch(result.stderr, /\bat \S+:\d+:\d+/, what);
-    if (result.code === 2) assert.equal(result.stderr.trimEnd().split("\n").length, 1, what);
-  }
-});
+Deno.test(
+  needs("a sample of them on the real command line: no stack trace, one line", RUN_DENO),
+  async () => {
+    // Every 33rd case, about a dozen, as real processes (a real argv cannot hold NUL).
+    const sample = [...cases()].filter(([, args], i) =>
+      i % 33 === 0 && !args.some((arg) => arg.includes("\u0000"))
+    );
+    assert.ok(sample.length >= 10);
+    for (const [script, args] of sample) {
+      const result = await runDeno(["run", `${script}.ts`, ...args]);
+      const what = `${script}.ts ${JSON.stringify(args)}`;
+      assert.ok(result.code === 0 || result.code === 2, `${what} exited ${result.code}`);
+      assert.doesNotMatch(result.stderr, /\bat \S+:\d+:\d+/, what);
+      if (result.code === 2) assert.equal(result.stderr.trimEnd().split("\n").length, 1, what);
+    }
+  },
+);

@@ -8,9 +8,12 @@ import {
   WorkerCrashedError,
   WorkerInitError,
 } from "../lib/mod.ts";
+import { needs } from "./_needs.ts";
 
 /** Module tasks live here; their workers are granted read access to it. */
 const fixtures = new URL("./fixtures/", import.meta.url);
+/** A pool can grant its workers only what the program holds. */
+const READ_FIXTURES: Deno.PermissionDescriptor = { name: "read", path: fixtures };
 
 function square(n: number): number {
   return n * n;
@@ -474,7 +477,7 @@ Deno.test("maxTasksPerChild replaces workers and keeps every result right", asyn
   assert.ok([...perWorker.values()].every((count) => count <= 2));
 });
 
-Deno.test("a module task runs an export by name", async () => {
+Deno.test(needs("a module task runs an export by name", READ_FIXTURES), async () => {
   const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
     new URL("./fixtures/tasks.ts", import.meta.url),
   );
@@ -666,22 +669,28 @@ Deno.test("an idle timeout that fires while workers are starting ends them all",
   assert.equal(pool.liveWorkers, 0);
 });
 
-Deno.test("TaskModule types reject a wrong export name or argument type at check time", async () => {
-  const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
-    new URL("./fixtures/tasks.ts", import.meta.url),
-  );
-  // Each @ts-expect-error must meet a type error, or `deno check` fails.
-  // @ts-expect-error: "fibb" is not an export of the module
-  const misspelled = () => tasks.task("fibb");
-  // @ts-expect-error: "answer" is a number, not a function
-  const notAFunction = () => tasks.task("answer");
-  await using pool = new Pool({ workers: 1, permissions: { read: [fixtures] } });
-  // @ts-expect-error: fib takes numbers, not strings
-  const wrongItems = () => pool.map(tasks.task("fib"), ["x"]);
-  const typed: Promise<number[]> = pool.map(tasks.task("fib"), [3]);
-  assert.deepEqual(await typed, [2]);
-  assert.equal(
-    typeof misspelled + typeof notAFunction + typeof wrongItems,
-    "functionfunctionfunction",
-  );
-});
+Deno.test(
+  needs(
+    "TaskModule types reject a wrong export name or argument type at check time",
+    READ_FIXTURES,
+  ),
+  async () => {
+    const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(
+      new URL("./fixtures/tasks.ts", import.meta.url),
+    );
+    // Each @ts-expect-error must meet a type error, or `deno check` fails.
+    // @ts-expect-error: "fibb" is not an export of the module
+    const misspelled = () => tasks.task("fibb");
+    // @ts-expect-error: "answer" is a number, not a function
+    const notAFunction = () => tasks.task("answer");
+    await using pool = new Pool({ workers: 1, permissions: { read: [fixtures] } });
+    // @ts-expect-error: fib takes numbers, not strings
+    const wrongItems = () => pool.map(tasks.task("fib"), ["x"]);
+    const typed: Promise<number[]> = pool.map(tasks.task("fib"), [3]);
+    assert.deepEqual(await typed, [2]);
+    assert.equal(
+      typeof misspelled + typeof notAFunction + typeof wrongItems,
+      "functionfunctionfunction",
+    );
+  },
+);

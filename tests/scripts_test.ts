@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import { main as poolMain } from "../pool.ts";
 import { main as threadsMain } from "../threads.ts";
 import { runScript } from "../lib/cli.ts";
-import { captureIo, runDeno } from "./_io.ts";
+import { captureIo, RUN_DENO, runDeno } from "./_io.ts";
+import { needs } from "./_needs.ts";
 
 Deno.test("threads.ts interleaves the tasks round by round", async () => {
   const io = captureIo();
@@ -193,56 +194,68 @@ Deno.test("pool.ts shows a progress bar on a terminal's stderr, and --quiet hide
   assert.deepEqual(piped.stderr, []);
 });
 
-Deno.test("deno run pool.ts and threads.ts work with no permission flag", async () => {
-  const pool = await runDeno(["run", "pool.ts"]);
-  assert.equal(pool.code, 0, pool.stderr);
-  assert.equal(
-    pool.stdout,
-    "Original numbers: [1, 2, 3, 4, 5]\nSquared numbers: [1, 4, 9, 16, 25]\n",
-  );
-  const threads = await runDeno(["run", "threads.ts", "--interval", "1", "--count", "1"]);
-  assert.equal(threads.code, 0, threads.stderr);
-  assert.equal(threads.stdout.split("\n")[0], "Thread Thread-1: 1");
-});
+Deno.test(
+  needs("deno run pool.ts and threads.ts work with no permission flag", RUN_DENO),
+  async () => {
+    const pool = await runDeno(["run", "pool.ts"]);
+    assert.equal(pool.code, 0, pool.stderr);
+    assert.equal(
+      pool.stdout,
+      "Original numbers: [1, 2, 3, 4, 5]\nSquared numbers: [1, 4, 9, 16, 25]\n",
+    );
+    const threads = await runDeno(["run", "threads.ts", "--interval", "1", "--count", "1"]);
+    assert.equal(threads.code, 0, threads.stderr);
+    assert.equal(threads.stdout.split("\n")[0], "Thread Thread-1: 1");
+  },
+);
 
-Deno.test("a bad flag on the real command line exits 2 with one line and no stack trace", async () => {
-  const result = await runDeno(["run", "pool.ts", "--workers", "0"]);
-  assert.equal(result.code, 2);
-  assert.equal(result.stdout, "");
-  assert.equal(result.stderr.trim().split("\n").length, 1);
-  assert.doesNotMatch(result.stderr, /\bat \S+:\d+:\d+/);
-});
+Deno.test(
+  needs("a bad flag on the real command line exits 2 with one line and no stack trace", RUN_DENO),
+  async () => {
+    const result = await runDeno(["run", "pool.ts", "--workers", "0"]);
+    assert.equal(result.code, 2);
+    assert.equal(result.stdout, "");
+    assert.equal(result.stderr.trim().split("\n").length, 1);
+    assert.doesNotMatch(result.stderr, /\bat \S+:\d+:\d+/);
+  },
+);
 
-Deno.test("a program that never closes its pool still exits when its work is done", async () => {
-  const script = `
+Deno.test(
+  needs("a program that never closes its pool still exits when its work is done", RUN_DENO),
+  async () => {
+    const script = `
     import { Pool } from "./lib/mod.ts";
     const pool = new Pool({ workers: 2, idleTimeout: 100 });
     console.log(await pool.map((n) => n + 1, [1, 2, 3]));
   `;
-  // runDeno kills the process at its deadline, so a hang fails here.
-  const result = await runDeno(["eval", "--ext=ts", script]);
-  assert.equal(result.code, 0, result.stderr);
-  assert.equal(result.stdout.trim(), "[ 2, 3, 4 ]");
-});
+    // runDeno kills the process at its deadline, so a hang fails here.
+    const result = await runDeno(["eval", "--ext=ts", script]);
+    assert.equal(result.code, 0, result.stderr);
+    assert.equal(result.stdout.trim(), "[ 2, 3, 4 ]");
+  },
+);
 
-Deno.test("the bench and soak scripts print --help and refuse bad flags with exit code 2", async (t) => {
-  const cases: [string[], number, RegExp][] = [
-    [["bench/run.ts", "--help"], 0, /^Usage: deno task bench .*\n[^]*map:1e6/],
-    [["bench/soak.ts", "--help"], 0, /^Usage: deno task soak /],
-    [["bench/run.ts", "--only", "nope"], 2, /^error: --only: no comparison named "nope"/],
-    [["bench/run.ts", "--rounds", "0"], 2, /^error: --rounds must be an integer from 1/],
-    [["bench/soak.ts", "--workers", "0"], 2, /^error: --workers must be an integer from 1/],
-  ];
-  for (const [args, code, expected] of cases) {
-    await t.step(args.join(" "), async () => {
-      const result = await runDeno(["run", ...args]);
-      assert.equal(result.code, code, result.stderr);
-      const shown = code === 0 ? result.stdout : result.stderr;
-      assert.match(shown, expected);
-      if (code !== 0) {
-        assert.equal(result.stdout, "");
-        assert.equal(result.stderr.trim().split("\n").length, 1);
-      }
-    });
-  }
-});
+Deno.test(
+  needs("the bench and soak scripts print --help and refuse bad flags with exit code 2", RUN_DENO),
+  async (t) => {
+    const cases: [string[], number, RegExp][] = [
+      [["bench/run.ts", "--help"], 0, /^Usage: deno task bench .*\n[^]*map:1e6/],
+      [["bench/soak.ts", "--help"], 0, /^Usage: deno task soak /],
+      [["bench/run.ts", "--only", "nope"], 2, /^error: --only: no comparison named "nope"/],
+      [["bench/run.ts", "--rounds", "0"], 2, /^error: --rounds must be an integer from 1/],
+      [["bench/soak.ts", "--workers", "0"], 2, /^error: --workers must be an integer from 1/],
+    ];
+    for (const [args, code, expected] of cases) {
+      await t.step(args.join(" "), async () => {
+        const result = await runDeno(["run", ...args]);
+        assert.equal(result.code, code, result.stderr);
+        const shown = code === 0 ? result.stdout : result.stderr;
+        assert.match(shown, expected);
+        if (code !== 0) {
+          assert.equal(result.stdout, "");
+          assert.equal(result.stderr.trim().split("\n").length, 1);
+        }
+      });
+    }
+  },
+);

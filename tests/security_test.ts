@@ -4,11 +4,19 @@
  */
 import assert from "node:assert/strict";
 import { Pool, TaskError } from "../lib/mod.ts";
-import { runDeno } from "./_io.ts";
+import { RUN_DENO, runDeno } from "./_io.ts";
+import { needs } from "./_needs.ts";
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const fixtureFile = new URL("tasks.ts", fixtures);
 const SECRET = "POOL_TEST_SECRET";
+const READ_FIXTURES: Deno.PermissionDescriptor = { name: "read", path: fixtures };
+/** What the program itself holds in the tests that set it against its pool's tasks. */
+const HELD: Deno.PermissionDescriptor[] = [
+  READ_FIXTURES,
+  { name: "env", variable: SECRET },
+  { name: "net", host: "127.0.0.1" },
+];
 
 function readFile(path: string): string {
   return Deno.readTextFileSync(path).slice(0, 6);
@@ -45,25 +53,28 @@ async function refusal(promise: Promise<unknown>): Promise<TaskError> {
   return error;
 }
 
-Deno.test("by default a task can read no file, variable or socket that the program can", async () => {
-  Deno.env.set(SECRET, "hunter2");
-  using listener = listen();
-  const port = listener.addr.port;
-  // The program itself holds all three permissions...
-  assert.equal(readFile(fixtureFile.pathname), "/**\n *");
-  assert.equal(readEnv(SECRET), "hunter2");
-  assert.equal(await connect(port), "connected");
-  // ...and its pool's tasks get none of them.
-  await using pool = new Pool({ workers: 1 });
-  const read = await refusal(pool.apply(readFile, [fixtureFile.pathname]));
-  assert.match(read.message, /^Task 0 \(readFile\) failed: NotCapable: Requires read access/);
-  await refusal(pool.apply(readEnv, [SECRET]));
-  await refusal(pool.apply(connect, [port]));
-  // A module task is a file to read, so it is refused too.
-  await refusal(pool.apply((url: string) => import(url).then(() => 1), [fixtureFile.href]));
-});
+Deno.test(
+  needs("by default a task can read no file, variable or socket that the program can", ...HELD),
+  async () => {
+    Deno.env.set(SECRET, "hunter2");
+    using listener = listen();
+    const port = listener.addr.port;
+    // The program itself holds all three permissions...
+    assert.equal(readFile(fixtureFile.pathname), "/**\n *");
+    assert.equal(readEnv(SECRET), "hunter2");
+    assert.equal(await connect(port), "connected");
+    // ...and its pool's tasks get none of them.
+    await using pool = new Pool({ workers: 1 });
+    const read = await refusal(pool.apply(readFile, [fixtureFile.pathname]));
+    assert.match(read.message, /^Task 0 \(readFile\) failed: NotCapable: Requires read access/);
+    await refusal(pool.apply(readEnv, [SECRET]));
+    await refusal(pool.apply(connect, [port]));
+    // A module task is a file to read, so it is refused too.
+    await refusal(pool.apply((url: string) => import(url).then(() => 1), [fixtureFile.href]));
+  },
+);
 
-Deno.test("a pool grants exactly the permissions it was created with", async () => {
+Deno.test(needs("a pool grants exactly the permissions it was created with", ...HELD), async () => {
   Deno.env.set(SECRET, "hunter2");
   using listener = listen();
   const port = listener.addr.port;
@@ -80,10 +91,13 @@ Deno.test("a pool grants exactly the permissions it was created with", async () 
   await refusal(pool.apply(connect, [port, "localhost"]));
 });
 
-Deno.test('permissions: "inherit" gives the tasks the program\'s own permissions', async () => {
-  await using pool = new Pool({ workers: 1, permissions: "inherit" });
-  assert.equal(await pool.apply(readFile, [fixtureFile.pathname]), "/**\n *");
-});
+Deno.test(
+  needs('permissions: "inherit" gives the tasks the program\'s own permissions', READ_FIXTURES),
+  async () => {
+    await using pool = new Pool({ workers: 1, permissions: "inherit" });
+    assert.equal(await pool.apply(readFile, [fixtureFile.pathname]), "/**\n *");
+  },
+);
 
 Deno.test("a task cannot raise its own permissions", async () => {
   await using pool = new Pool({ workers: 1 });
@@ -105,12 +119,15 @@ Deno.test("permissions that are not none, inherit or an object are refused", () 
   }
 });
 
-Deno.test("without the worker-options feature Deno ends the program, as the README says", async () => {
-  const program = 'import { Pool } from "./lib/mod.ts";' +
-    "const pool = new Pool({ workers: 1 }); await pool.apply(() => 1, []); await pool.close();";
-  const result = await runDeno(["eval", "--no-config", program]);
-  assert.equal(result.code, 70);
-  assert.match(result.stderr, /--unstable-worker-options/);
-  const inherit = program.replace("workers: 1", 'workers: 1, permissions: "inherit"');
-  assert.equal((await runDeno(["eval", "--no-config", inherit])).code, 0);
-});
+Deno.test(
+  needs("without the worker-options feature Deno ends the program, as the README says", RUN_DENO),
+  async () => {
+    const program = 'import { Pool } from "./lib/mod.ts";' +
+      "const pool = new Pool({ workers: 1 }); await pool.apply(() => 1, []); await pool.close();";
+    const result = await runDeno(["eval", "--no-config", program]);
+    assert.equal(result.code, 70);
+    assert.match(result.stderr, /--unstable-worker-options/);
+    const inherit = program.replace("workers: 1", 'workers: 1, permissions: "inherit"');
+    assert.equal((await runDeno(["eval", "--no-config", inherit])).code, 0);
+  },
+);
