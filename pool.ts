@@ -20,10 +20,10 @@ import {
   roundMs,
   runScript,
   UsageError,
-} from "./lib/cli.ts";
+} from "./demo/cli.ts";
 import { Pool, Recorder } from "./lib/mod.ts";
-import { ProgressBar } from "./lib/progress.ts";
-import { formatMs, renderTimeline } from "./lib/timeline.ts";
+import { ProgressBar } from "./demo/progress.ts";
+import { formatMs, renderTimeline } from "./demo/timeline.ts";
 
 /** Squares a number. Runs inside the workers. */
 export function square(number: number): number {

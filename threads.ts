@@ -23,11 +23,11 @@ import {
   roundMs,
   runScript,
   UsageError,
-} from "./lib/cli.ts";
-import { cpuTask, takeTurns } from "./lib/cpu_bound.ts";
-import { countConcurrently } from "./lib/interleave.ts";
+} from "./demo/cli.ts";
+import { cpuTask, takeTurns } from "./demo/cpu_bound.ts";
+import { countConcurrently } from "./demo/interleave.ts";
 import { Pool, Recorder } from "./lib/mod.ts";
-import { formatMs, renderTimeline } from "./lib/timeline.ts";
+import { formatMs, renderTimeline } from "./demo/timeline.ts";
 
 const HELP = `Concurrency: async tasks taking turns on one thread.
 

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { integerFlag, type Io, parseFlags, runScript, UsageError } from "../lib/cli.ts";
+import { integerFlag, type Io, parseFlags, runScript, UsageError } from "../demo/cli.ts";
 import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
 import { workerMain } from "../lib/worker_main.ts";
 import * as v8 from "node:v8";

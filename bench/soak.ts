@@ -14,7 +14,7 @@
  * @module
  */
 
-import { integerFlag, type Io, parseFlags, runScript } from "../lib/cli.ts";
+import { integerFlag, type Io, parseFlags, runScript } from "../demo/cli.ts";
 import { Pool } from "../lib/mod.ts";
 
 const MiB = 1024 * 1024;

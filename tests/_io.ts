@@ -5,7 +5,7 @@
  * @module
  */
 
-import type { Io } from "../lib/cli.ts";
+import type { Io } from "../demo/cli.ts";
 
 /** An {@linkcode Io} that keeps every line written. */
 export interface CapturedIo extends Io {

@@ -29,6 +29,7 @@ const scratchRoot = new URL(".scratch/", root);
 const COPIED = [
   "deno.json",
   "lib/",
+  "demo/",
   "tests/_io.ts",
   "tests/_needs.ts",
   "tests/fixtures/",

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { main as poolMain } from "../pool.ts";
 import { main as threadsMain } from "../threads.ts";
-import { runScript } from "../lib/cli.ts";
+import { runScript } from "../demo/cli.ts";
 import { captureIo, RUN_DENO, runDeno } from "./_io.ts";
 import { needs } from "./_needs.ts";
 

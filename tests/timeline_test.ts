@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Pool, Recorder, type Span } from "../lib/mod.ts";
-import { renderTimeline } from "../lib/timeline.ts";
-import { ProgressBar } from "../lib/progress.ts";
+import { renderTimeline } from "../demo/timeline.ts";
+import { ProgressBar } from "../demo/progress.ts";
 
 const run = (row: string, start: number, end: number): Span => ({
   row,

@@ -8,7 +8,7 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
-import { Recorder } from "./recorder.ts";
+import { Recorder } from "../lib/recorder.ts";
 
 /**
  * A CPU-bound job: `steps` steps of `units` million integer operations.

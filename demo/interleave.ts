@@ -7,7 +7,7 @@
  */
 
 import { setTimeout as delay } from "node:timers/promises";
-import { Recorder } from "./recorder.ts";
+import { Recorder } from "../lib/recorder.ts";
 
 /** Options for {@linkcode countConcurrently}. */
 export interface CountOptions {

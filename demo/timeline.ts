@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Span } from "./recorder.ts";
+import type { Span } from "../lib/recorder.ts";
 
 /** How a timeline is drawn. */
 export interface TimelineOptions {
