@@ -292,9 +292,7 @@ export class StreamCall extends Call {
     this.#maxInFlight = options.maxInFlight;
     const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
     this.#lowWater = Math.max(0, options.maxInFlight - refill);
-    this.#source = Symbol.asyncIterator in source
-      ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.#source = openInput(source);
     if (options.signal?.aborted) this.fail(options.signal.reason);
     else this.#feed();
   }
@@ -405,6 +403,15 @@ export class StreamCall extends Call {
     this.#wakeConsumer?.();
     this.#wakeConsumer = null;
   }
+}
+
+/** Opens an input as `for await` would: its async iterator if it has one, else its iterator. */
+function openInput(
+  input: Iterable<unknown> | AsyncIterable<unknown>,
+): Iterator<unknown> | AsyncIterator<unknown> {
+  return typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+    ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    : (input as Iterable<unknown>)[Symbol.iterator]();
 }
 
 /** Below this many numbers a plain array is cheaper to send than a packed one. */

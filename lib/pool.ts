@@ -447,7 +447,7 @@ export class Pool {
       return Promise.reject(error);
     }
     if (Array.isArray(items)) return this.#collectCall<R>(spec, fn, items, options, spread, settle);
-    return readAll(items, spread ? "starmap" : "map").then((list) =>
+    return readAll(items, spread ? "starmap" : settle ? "mapSettled" : "map").then((list) =>
       this.#collectCall<R>(spec, fn, list, options, spread, settle)
     );
   }
@@ -494,14 +494,7 @@ export class Pool {
     const maxInFlight = options.maxInFlight ??
       Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
     positiveInteger("maxInFlight", maxInFlight);
-    if (
-      items === null || typeof items !== "object" && typeof items !== "function" ||
-      !(Symbol.iterator in items || Symbol.asyncIterator in items)
-    ) {
-      throw new TypeError(
-        `Cannot imap as the input must be iterable: current value is ${describe(items)}`,
-      );
-    }
+    inputKind(items, ordered ? "imap" : "imapUnordered");
     this.#refuse();
     const call = new StreamCall(this.#engine, {
       ...this.#callOptions(spec, fn, false, false, chunkSize, options.signal, options.onProgress),
@@ -556,13 +549,24 @@ export class Pool {
   }
 }
 
-/** Reads an iterable or async iterable in full, as Python's `map` does. */
+/** Reads an input in full, as Python's `map` does, and as `for await` would read it. */
 async function readAll(items: unknown, method: string): Promise<unknown[]> {
-  if (items !== null && (typeof items === "object" || typeof items === "function")) {
-    if (Symbol.iterator in items) return Array.from(items as Iterable<unknown>);
-    if (Symbol.asyncIterator in items) {
-      return await Array.fromAsync(items as AsyncIterable<unknown>);
-    }
+  if (inputKind(items, method) === "async") {
+    return await Array.fromAsync(items as AsyncIterable<unknown>);
+  }
+  return Array.from(items as Iterable<unknown>);
+}
+
+/**
+ * How `items` is read, as `for await` would: `"async"` when it has an async
+ * iterator, `"sync"` when it has an iterator (a string does). A TypeError
+ * naming `method` otherwise.
+ */
+function inputKind(items: unknown, method: string): "sync" | "async" {
+  if (items !== null && items !== undefined) {
+    const input = items as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+    if (typeof input[Symbol.asyncIterator] === "function") return "async";
+    if (typeof input[Symbol.iterator] === "function") return "sync";
   }
   throw new TypeError(
     `Cannot ${method} as the input must be iterable: current value is ${describe(items)}`,
