@@ -318,10 +318,11 @@ export class Pool {
         `Cannot apply the function as "args" must be an array: current value is ${describe(args)}`,
       );
     }
+    const signal = checkedSignal(options.signal);
     this.#refuse();
     const call = new CollectCall<R>(
       this.#engine,
-      this.#callOptions(spec, fn, true, false, 1, options.signal, undefined),
+      this.#callOptions(spec, fn, true, false, 1, signal, undefined),
       [args],
     );
     const [result] = await call.promise;
@@ -442,6 +443,7 @@ export class Pool {
     try {
       spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
+      checkedSignal(options.signal);
       this.#refuse();
     } catch (error) {
       return Promise.reject(error);
@@ -495,9 +497,10 @@ export class Pool {
       Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
     positiveInteger("maxInFlight", maxInFlight);
     inputKind(items, ordered ? "imap" : "imapUnordered");
+    const signal = checkedSignal(options.signal);
     this.#refuse();
     const call = new StreamCall(this.#engine, {
-      ...this.#callOptions(spec, fn, false, false, chunkSize, options.signal, options.onProgress),
+      ...this.#callOptions(spec, fn, false, false, chunkSize, signal, options.onProgress),
       ordered,
       maxInFlight,
     }, items);
@@ -570,6 +573,14 @@ function inputKind(items: unknown, method: string): "sync" | "async" {
   }
   throw new TypeError(
     `Cannot ${method} as the input must be iterable: current value is ${describe(items)}`,
+  );
+}
+
+/** `signal`, once it is known to be an `AbortSignal` or absent. */
+function checkedSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(
+    `Cannot use "signal" as it must be an AbortSignal: current value is ${describe(signal)}`,
   );
 }
 
