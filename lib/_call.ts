@@ -48,7 +48,6 @@ export interface CallOptions {
   readonly spread: boolean;
   /** `true`: every item is reported, failed or not; `false`: the first failure ends the call. */
   readonly settle: boolean;
-  readonly chunkSize: number;
   readonly signal: AbortSignal | undefined;
   /** Called after each delivery with the number of items finished so far. */
   readonly onProgress: ((done: number) => void) | undefined;
@@ -67,7 +66,8 @@ export abstract class Call {
   /** Set once the call has its outcome; its remaining chunks are then dropped. */
   finished = false;
   protected readonly engine: Engine;
-  protected readonly chunkSize: number;
+  /** Items per chunk: a stream's is set when it is made, a collect call's once its input is read. */
+  protected chunkSize = 1;
   #taskName: string;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
@@ -79,7 +79,6 @@ export abstract class Call {
     this.fnId = options.fnId;
     this.spread = options.spread;
     this.settle = options.settle;
-    this.chunkSize = options.chunkSize;
     this.#taskName = options.taskName;
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
@@ -169,6 +168,10 @@ export abstract class Call {
  * A call over an input held in full (`map`, `starmap`, `mapSettled`,
  * `apply`): every chunk is queued at once, and the call resolves with every
  * result in input order.
+ *
+ * It is made before its input is read, and given the items by `begin()` or
+ * `read()`: so the pool counts it from the moment it is called, and an abort
+ * or `terminate()` reaches it while its input is still being read.
  */
 export class CollectCall<R> extends Call {
   readonly promise: Promise<R[]>;
@@ -177,26 +180,64 @@ export class CollectCall<R> extends Call {
    * milliseconds to allocate, and the first chunks should be on their way by then.
    */
   #results: unknown[] | null = null;
-  #total: number;
-  #remaining: number;
+  #total = 0;
+  #remaining = 0;
   #resolve!: (results: R[]) => void;
   #reject!: (error: unknown) => void;
+  /** An async input while it is being read; asked to stop if the call ends first. */
+  #input: AsyncIterator<unknown> | null = null;
 
-  constructor(engine: Engine, options: CallOptions, items: unknown[]) {
+  constructor(engine: Engine, options: CallOptions) {
     super(engine, options);
-    this.#total = items.length;
-    this.#remaining = items.length;
     this.promise = new Promise<R[]>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    if (options.signal?.aborted) {
-      this.fail(options.signal.reason);
-    } else if (items.length === 0) {
-      this.#complete();
-    } else {
-      this.submitItems(items, 0);
+    if (options.signal?.aborted) this.fail(options.signal.reason);
+  }
+
+  /** Items in the input: 0 until it has been read. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Runs the call on its whole input, in chunks of `chunkSize`; nothing if it has ended. */
+  begin(items: unknown[], chunkSize: number): void {
+    if (this.finished) return;
+    this.chunkSize = chunkSize;
+    this.#total = items.length;
+    this.#remaining = items.length;
+    if (items.length === 0) this.#complete();
+    else this.submitItems(items, 0);
+  }
+
+  /**
+   * Reads an async input in full, then begins with `chunkSizeFor(total)` items
+   * a chunk. An input that throws fails the call. Never rejects.
+   */
+  async read(
+    input: AsyncIterable<unknown>,
+    chunkSizeFor: (total: number) => number,
+  ): Promise<void> {
+    const items: unknown[] = [];
+    try {
+      const iterator = input[Symbol.asyncIterator]();
+      this.#input = iterator;
+      while (true) {
+        const step = await iterator.next();
+        // Ended meanwhile (aborted, terminated): `rejectWith` closed the input.
+        if (this.finished) return;
+        if (step.done) break;
+        items.push(step.value);
+      }
+    } catch (error) {
+      // An input that threw has ended itself: it is not asked to return.
+      this.#input = null;
+      this.fail(error);
+      return;
     }
+    this.#input = null;
+    this.begin(items, chunkSizeFor(items.length));
   }
 
   deliver(start: number, values: ArrayLike<unknown>): void {
@@ -231,6 +272,10 @@ export class CollectCall<R> extends Call {
 
   protected rejectWith(error: unknown): void {
     this.#results = null;
+    if (this.#input !== null) {
+      closeInput(this.#input);
+      this.#input = null;
+    }
     this.#reject(error);
   }
 
@@ -251,6 +296,8 @@ type Outcome = { readonly ok: true; readonly value: unknown } | {
 
 /** How a stream pulls its input and hands out results. */
 export interface StreamOptions extends CallOptions {
+  /** Items sent to a worker at a time. */
+  readonly chunkSize: number;
   /** `true`: results in input order; `false`: in completion order. */
   readonly ordered: boolean;
   /** Most items taken from the input and not yet handed to the consumer. */
@@ -288,6 +335,7 @@ export class StreamCall extends Call {
     source: Iterable<unknown> | AsyncIterable<unknown>,
   ) {
     super(engine, options);
+    this.chunkSize = options.chunkSize;
     this.#ordered = options.ordered;
     this.#maxInFlight = options.maxInFlight;
     const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
@@ -412,6 +460,19 @@ function openInput(
   return typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
     ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
     : (input as Iterable<unknown>)[Symbol.iterator]();
+}
+
+/**
+ * Asks an input to stop without waiting for it: an async generator's
+ * `return()` waits behind a pending `next()`, which a stalled input never
+ * settles. A failure of `return()` has nowhere to go and is dropped.
+ */
+function closeInput(input: Iterator<unknown> | AsyncIterator<unknown>): void {
+  try {
+    Promise.resolve(input.return?.()).catch(() => {});
+  } catch {
+    // Thrown at once instead of rejected: dropped all the same.
+  }
 }
 
 /** Below this many numbers a plain array is cheaper to send than a packed one. */

@@ -322,9 +322,9 @@ export class Pool {
     this.#refuse();
     const call = new CollectCall<R>(
       this.#engine,
-      this.#callOptions(spec, fn, true, false, 1, signal, undefined),
-      [args],
+      this.#callOptions(spec, fn, true, false, signal, undefined),
     );
+    call.begin([args], 1);
     const [result] = await call.promise;
     return result;
   }
@@ -429,8 +429,9 @@ export class Pool {
   }
 
   /**
-   * Validates a map-like call and admits it at once, so a call made before
-   * `close()` runs even when its input is still being read.
+   * Validates a map-like call and makes it at once, before its input is read:
+   * so a call made before `close()` runs even when its input is still being
+   * read, and its signal is heeded meanwhile.
    */
   #admit<R>(
     fn: unknown,
@@ -439,48 +440,45 @@ export class Pool {
     spread: boolean,
     settle: boolean,
   ): Promise<R[]> {
-    let spec: FunctionSpec;
+    let call: CollectCall<R>;
+    let kind: "sync" | "async";
     try {
-      spec = this.#specOf(fn);
+      const spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
-      checkedSignal(options.signal);
+      kind = inputKind(items, spread ? "starmap" : settle ? "mapSettled" : "map");
+      const signal = checkedSignal(options.signal);
       this.#refuse();
+      const onProgress = options.onProgress;
+      call = new CollectCall<R>(
+        this.#engine,
+        this.#callOptions(
+          spec,
+          fn,
+          spread,
+          settle,
+          signal,
+          onProgress === undefined ? undefined : (done) => onProgress(done, call.total),
+        ),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-    if (Array.isArray(items)) return this.#collectCall<R>(spec, fn, items, options, spread, settle);
-    return readAll(items, spread ? "starmap" : settle ? "mapSettled" : "map").then((list) =>
-      this.#collectCall<R>(spec, fn, list, options, spread, settle)
-    );
-  }
-
-  #collectCall<R>(
-    spec: FunctionSpec,
-    fn: unknown,
-    items: unknown[],
-    options: MapOptions,
-    spread: boolean,
-    settle: boolean,
-  ): Promise<R[]> {
-    // Admitted before close(); only a pool already shut down turns it away.
-    if (this.#engine.state === "closed") return Promise.reject(this.#engine.refusal());
-    const chunkSize = options.chunkSize ??
-      Math.max(1, Math.ceil(items.length / (4 * this.#workers)));
-    const total = items.length;
-    const onProgress = options.onProgress;
-    const call = new CollectCall<R>(
-      this.#engine,
-      this.#callOptions(
-        spec,
-        fn,
-        spread,
-        settle,
-        chunkSize,
-        options.signal,
-        onProgress === undefined ? undefined : (done) => onProgress(done, total),
-      ),
-      items,
-    );
+    // Already aborted: the input is not read.
+    if (call.finished) return call.promise;
+    const chunkSizeFor = (total: number) =>
+      options.chunkSize ?? Math.max(1, Math.ceil(total / (4 * this.#workers)));
+    if (kind === "async") {
+      call.read(items as AsyncIterable<unknown>, chunkSizeFor);
+      return call.promise;
+    }
+    let list: unknown[];
+    try {
+      list = Array.isArray(items) ? items : Array.from(items as Iterable<unknown>);
+    } catch (error) {
+      call.fail(error);
+      return call.promise;
+    }
+    call.begin(list, chunkSizeFor(list.length));
     return call.promise;
   }
 
@@ -500,7 +498,8 @@ export class Pool {
     const signal = checkedSignal(options.signal);
     this.#refuse();
     const call = new StreamCall(this.#engine, {
-      ...this.#callOptions(spec, fn, false, false, chunkSize, signal, options.onProgress),
+      ...this.#callOptions(spec, fn, false, false, signal, options.onProgress),
+      chunkSize,
       ordered,
       maxInFlight,
     }, items);
@@ -531,7 +530,6 @@ export class Pool {
     fn: unknown,
     spread: boolean,
     settle: boolean,
-    chunkSize: number,
     signal: AbortSignal | undefined,
     onProgress: ((done: number) => void) | undefined,
   ): CallOptions {
@@ -540,7 +538,6 @@ export class Pool {
       taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
       spread,
       settle,
-      chunkSize,
       signal,
       onProgress,
     };
@@ -550,14 +547,6 @@ export class Pool {
     const refusal = this.#engine.refusal();
     if (refusal !== null) throw refusal;
   }
-}
-
-/** Reads an input in full, as Python's `map` does, and as `for await` would read it. */
-async function readAll(items: unknown, method: string): Promise<unknown[]> {
-  if (inputKind(items, method) === "async") {
-    return await Array.fromAsync(items as AsyncIterable<unknown>);
-  }
-  return Array.from(items as Iterable<unknown>);
 }
 
 /**
