@@ -94,6 +94,14 @@ export abstract class Call {
     }
   }
 
+  /**
+   * `true` while the call can make no progress until its consumer reads on: a
+   * closing pool does not wait for it (see `Dispatcher.close`).
+   */
+  get waitsForConsumer(): boolean {
+    return false;
+  }
+
   /** Results for items `start ..< start + values.length` of the input, in order. */
   abstract deliver(start: number, values: ArrayLike<unknown>): void;
 
@@ -343,6 +351,14 @@ export class StreamCall extends Call {
     this.#source = openInput(source);
     if (options.signal?.aborted) this.fail(options.signal.reason);
     else this.#feed();
+  }
+
+  /**
+   * A closing pool does not wait on a stream whose window is full, or whose
+   * input has ended, once its results are in: only its consumer can move it on.
+   */
+  override get waitsForConsumer(): boolean {
+    return this.#wakeFeeder !== null || this.#inputDone;
   }
 
   /** Pulls the input chunk by chunk while the window has room. */

@@ -391,8 +391,15 @@ export class Pool {
   }
 
   /**
-   * Stops taking new work. Work already submitted finishes; then the workers
-   * end. New calls reject with `PoolClosedError`.
+   * Stops taking new calls: they reject with `PoolClosedError`. Every call
+   * made before runs to completion, a `map` whose input is still being read
+   * and a stream not yet read included; then the workers end.
+   *
+   * A stream computes at most `maxInFlight` results ahead of its reader, so
+   * the pool does not wait for a reader that may never come: once the only
+   * calls left are streams waiting to be read on, the workers end and
+   * `join()` resolves. Reading such a stream on starts workers for it again,
+   * and they end when it next waits for its reader, or ends.
    */
   close(): void {
     this.#engine.close();
@@ -408,7 +415,9 @@ export class Pool {
   }
 
   /**
-   * Resolves when every worker has ended, after `close()` or `terminate()`.
+   * Resolves when every worker has ended, after `close()` or `terminate()`:
+   * after `close()`, once every call made before it has finished, or is a
+   * stream waiting for its reader (see `close()`).
    *
    * @throws {DOMException} `InvalidStateError` when the pool is still open.
    */
