@@ -316,6 +316,9 @@ export interface StreamOptions extends CallOptions {
  * A call that streams (`imap`, `imapUnordered`): it pulls the input only as
  * far as `maxInFlight` items ahead of the consumer, so an endless generator
  * with a slow consumer holds a bounded number of items and results.
+ *
+ * It starts pulling when it is made, as Python's `imap` submits its tasks
+ * when it is called, not when the consumer first asks for a result.
  */
 export class StreamCall extends Call {
   #ordered: boolean;
@@ -333,14 +336,20 @@ export class StreamCall extends Call {
   /** Unordered mode: outcomes in arrival order. */
   #arrived = new Deque<Outcome>();
   #failure: { error: unknown } | null = null;
-  #wakeConsumer: (() => void) | null = null;
+  /** `true` once the consumer has had the end or an error, or closed the stream. */
+  #closed = false;
+  /** Consumers waiting in `next()`; each looks again when woken. */
+  #waiting: (() => void)[] = [];
   #wakeFeeder: (() => void) | null = null;
-  #source: Iterator<unknown> | AsyncIterator<unknown>;
+  /** The input, until it ends by itself or is asked to return. */
+  #source: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  /** A `next()` on the input has not settled yet. */
+  #pulling = false;
 
   constructor(
     engine: Engine,
     options: StreamOptions,
-    source: Iterable<unknown> | AsyncIterable<unknown>,
+    input: Iterable<unknown> | AsyncIterable<unknown>,
   ) {
     super(engine, options);
     this.chunkSize = options.chunkSize;
@@ -348,9 +357,21 @@ export class StreamCall extends Call {
     this.#maxInFlight = options.maxInFlight;
     const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
     this.#lowWater = Math.max(0, options.maxInFlight - refill);
-    this.#source = openInput(source);
-    if (options.signal?.aborted) this.fail(options.signal.reason);
-    else this.#feed();
+    if (options.signal?.aborted) {
+      this.fail(options.signal.reason);
+      return;
+    }
+    let source: Iterator<unknown> | AsyncIterator<unknown>;
+    try {
+      source = openInput(input);
+    } catch (error) {
+      // As for an input that throws later: the consumer gets the error.
+      this.#inputError = { error };
+      this.#inputDone = true;
+      return;
+    }
+    this.#source = source;
+    this.#feed(source);
   }
 
   /**
@@ -362,8 +383,7 @@ export class StreamCall extends Call {
   }
 
   /** Pulls the input chunk by chunk while the window has room. */
-  async #feed(): Promise<void> {
-    const source = this.#source;
+  async #feed(source: Iterator<unknown> | AsyncIterator<unknown>): Promise<void> {
     let batch: unknown[] = [];
     let batchStart = 0;
     try {
@@ -378,10 +398,20 @@ export class StreamCall extends Call {
           continue;
         }
         let step = source.next();
-        if (step instanceof Promise) step = await step;
+        if (step instanceof Promise) {
+          this.#pulling = true;
+          try {
+            step = await step;
+          } finally {
+            this.#pulling = false;
+          }
+        }
         if (this.finished) break;
         const { done, value } = step as IteratorResult<unknown>;
-        if (done) break;
+        if (done) {
+          this.#source = null;
+          break;
+        }
         if (batch.length === 0) batchStart = this.#pulled;
         batch.push(value);
         this.#pulled++;
@@ -392,7 +422,8 @@ export class StreamCall extends Call {
       }
     } catch (error) {
       // Results of the items before the failure are still delivered; the
-      // error comes after them.
+      // error comes after them. An input that threw is not asked to return.
+      this.#source = null;
       this.#inputError = { error };
     }
     if (batch.length > 0 && !this.finished) this.submitItems(batch, batchStart);
@@ -420,16 +451,32 @@ export class StreamCall extends Call {
     this.#wake();
   }
 
+  /**
+   * The call failed, was aborted or the pool terminated: the consumer gets the
+   * error at once, and the input is asked to return without waiting on it.
+   */
   protected rejectWith(error: unknown): void {
     this.#failure = { error };
     this.#pending.clear();
+    this.#wakeFeeder?.();
+    this.#wakeFeeder = null;
+    // Nobody waits on it: its outcome has nowhere to go.
+    this.#closeSource().catch(() => {});
     this.#wake();
   }
 
-  /** The next result; `done` once the input is exhausted and every result handed out. */
+  /**
+   * The next result; `done` once the input is exhausted and every result
+   * handed out. After an error, or once closed, every call is `done`, as with
+   * an async generator.
+   */
   async next(): Promise<IteratorResult<unknown, undefined>> {
     while (true) {
-      if (this.#failure !== null) throw this.#failure.error;
+      if (this.#closed) return { done: true, value: undefined };
+      if (this.#failure !== null) {
+        this.#closed = true;
+        throw this.#failure.error;
+      }
       const outcome = this.#ordered ? this.#pending.get(this.#consumed) : this.#arrived.shift();
       if (outcome !== undefined) {
         if (this.#ordered) this.#pending.delete(this.#consumed);
@@ -441,31 +488,102 @@ export class StreamCall extends Call {
           this.#wakeFeeder = null;
         }
         if (!outcome.ok) {
+          this.#closed = true;
           this.fail(outcome.error);
           throw outcome.error;
         }
         return { done: false, value: outcome.value };
       }
       if (this.#inputDone && this.#consumed === this.#pulled) {
-        this.finish();
+        this.#closed = true;
+        if (!this.finished) this.finish();
         if (this.#inputError !== null) throw this.#inputError.error;
         return { done: true, value: undefined };
       }
-      await new Promise<void>((resolve) => this.#wakeConsumer = resolve);
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
-  /** The consumer stopped early: drop what is left and close the input. */
+  /**
+   * The consumer stopped early: drop what is left and close the input.
+   * Resolves once the input's `return()` has, unless a `next()` on the input
+   * is still pending (see `#closeSource`).
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     if (!this.finished) this.finish();
     this.#wakeFeeder?.();
     this.#wakeFeeder = null;
-    await this.#source.return?.();
+    this.#wake();
+    await this.#closeSource();
+  }
+
+  /**
+   * Calls the input's `return()`, once, unless the input has ended by itself.
+   * While a `next()` on it is pending, `return()` is not waited for: an async
+   * generator's `return()` waits behind that `next()`, which a stalled input
+   * never settles.
+   */
+  #closeSource(): Promise<unknown> {
+    const source = this.#source;
+    if (source === null) return Promise.resolve();
+    this.#source = null;
+    if (this.#pulling) {
+      closeInput(source);
+      return Promise.resolve();
+    }
+    try {
+      return Promise.resolve(source.return?.());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #wake(): void {
-    this.#wakeConsumer?.();
-    this.#wakeConsumer = null;
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
+
+/**
+ * What `imap` and `imapUnordered` return: the results of a stream made when
+ * they were called. Not an async generator: a generator's body, and so its
+ * `finally`, runs only from its first `next()`, and a stream's `return()`
+ * must end its call even before then.
+ */
+export class StreamIterator<R> implements AsyncIterableIterator<R> {
+  #call: StreamCall;
+
+  constructor(call: StreamCall) {
+    this.#call = call;
+  }
+
+  /** The next result; see `StreamCall.next`. */
+  next(): Promise<IteratorResult<R, undefined>> {
+    return this.#call.next() as Promise<IteratorResult<R, undefined>>;
+  }
+
+  /** Stops the stream: its work left is dropped and its input asked to return. */
+  async return(): Promise<IteratorResult<R, undefined>> {
+    await this.#call.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Stops the stream as `return()` does, then throws `error`, as an async generator would. */
+  async throw(error?: unknown): Promise<IteratorResult<R, undefined>> {
+    await this.#call.close();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** `return()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
   }
 }
 

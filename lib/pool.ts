@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CollectCall, type Settled, StreamCall } from "./_call.ts";
+import { CollectCall, type Settled, StreamCall, StreamIterator } from "./_call.ts";
 import type { CallOptions } from "./_call.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
@@ -331,9 +331,13 @@ export class Pool {
 
   /**
    * Runs `fn` on every item and yields the results in input order as they
-   * become ready. The input is pulled lazily, at most `maxInFlight` items
-   * ahead of the consumer, so it may be endless. If the input throws, the
-   * results before the failure are yielded first, then the error is thrown.
+   * become ready. The call is made at once, as Python's `imap` submits its
+   * tasks when called: work starts before the first `next()`. The input is
+   * pulled lazily, at most `maxInFlight` items ahead of the consumer, so it
+   * may be endless. If the input throws, the results before the failure are
+   * yielded first, then the error is thrown. Breaking out of the loop (or
+   * `return()`) drops the work left and calls the input's `return()`,
+   * waiting for it unless a `next()` on the input is still pending.
    *
    * @example
    * ```ts
@@ -491,36 +495,38 @@ export class Pool {
     return call.promise;
   }
 
-  async *#stream<T, R>(
+  /**
+   * Validates a stream and makes it at once, as Python's `imap` submits its
+   * tasks when called. An argument error or a closed pool rejects the first
+   * `next()`, where every other failure of a stream surfaces.
+   */
+  #stream<T, R>(
     fn: Task<[T], R>,
     items: Iterable<T> | AsyncIterable<T>,
     options: IMapOptions,
     ordered: boolean,
-  ): AsyncGenerator<R> {
-    const spec = this.#specOf(fn);
-    const chunkSize = options.chunkSize ?? 1;
-    positiveInteger("chunkSize", chunkSize);
-    const maxInFlight = options.maxInFlight ??
-      Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
-    positiveInteger("maxInFlight", maxInFlight);
-    inputKind(items, ordered ? "imap" : "imapUnordered");
-    const signal = checkedSignal(options.signal);
-    this.#refuse();
-    const call = new StreamCall(this.#engine, {
-      ...this.#callOptions(spec, fn, false, false, signal, options.onProgress),
-      chunkSize,
-      ordered,
-      maxInFlight,
-    }, items);
+  ): AsyncIterableIterator<R> {
+    let call: StreamCall;
     try {
-      while (true) {
-        const step = await call.next();
-        if (step.done) return;
-        yield step.value as R;
-      }
-    } finally {
-      await call.close();
+      const spec = this.#specOf(fn);
+      const chunkSize = options.chunkSize ?? 1;
+      positiveInteger("chunkSize", chunkSize);
+      const maxInFlight = options.maxInFlight ??
+        Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
+      positiveInteger("maxInFlight", maxInFlight);
+      inputKind(items, ordered ? "imap" : "imapUnordered");
+      const signal = checkedSignal(options.signal);
+      this.#refuse();
+      call = new StreamCall(this.#engine, {
+        ...this.#callOptions(spec, fn, false, false, signal, options.onProgress),
+        chunkSize,
+        ordered,
+        maxInFlight,
+      }, items);
+    } catch (error) {
+      return refused<R>(error);
     }
+    return new StreamIterator<R>(call);
   }
 
   /** Validates `fn` and returns how workers find it, read once per function. */
@@ -580,6 +586,12 @@ function checkedSignal(signal: unknown): AbortSignal | undefined {
   throw new TypeError(
     `Cannot use "signal" as it must be an AbortSignal: current value is ${describe(signal)}`,
   );
+}
+
+/** A stream refused at the door: its first `next()` rejects with `error`, then it is done. */
+// deno-lint-ignore require-yield
+async function* refused<R>(error: unknown): AsyncGenerator<R, undefined> {
+  throw error;
 }
 
 /** How a worker finds `fn`: by module and export, or by its source. */

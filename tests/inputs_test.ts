@@ -115,6 +115,24 @@ Deno.test(
 );
 
 Deno.test(
+  "an input whose iterator cannot be made fails the call with that error",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    const error = new Error("no iterator today");
+    const broken = {
+      [Symbol.iterator](): Iterator<number> {
+        throw error;
+      },
+    };
+    const isError = (e: unknown) => e === error;
+    await assert.rejects(pool.map(same, broken), isError);
+    await assert.rejects(pool.mapSettled(same, broken), isError);
+    await assert.rejects(pool.imap(same, broken).next(), isError);
+    await assert.rejects(pool.imapUnordered(same, broken).next(), isError);
+  }),
+);
+
+Deno.test(
   "an input that is not iterable is a TypeError naming the method",
   bounded(async () => {
     await using pool = new Pool({ workers: 1 });
