@@ -89,7 +89,10 @@ export interface MapOptions {
    * @default {Math.ceil(items / (4 * workers))}
    */
   readonly chunkSize?: number;
-  /** Aborting rejects the call with the signal's reason and stops its work. */
+  /**
+   * Aborting rejects the call with the signal's reason at once, even while
+   * its input is still being read, and stops its work.
+   */
   readonly signal?: AbortSignal;
   /** Called as items finish, with the count finished and the total. */
   readonly onProgress?: (done: number, total: number) => void;
@@ -102,7 +105,10 @@ export interface IMapOptions {
    * @default {1}
    */
   readonly chunkSize?: number;
-  /** Aborting makes the iterator throw the signal's reason and stops its work. */
+  /**
+   * Aborting makes the iterator throw the signal's reason at once, even while
+   * a `next()` on the input is pending, and stops its work.
+   */
   readonly signal?: AbortSignal;
   /**
    * Most items taken from the input and not yet handed to the consumer.
@@ -228,7 +234,8 @@ export class Pool {
    * assert.deepEqual(lengths, [1, 2, 3]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   map<T, R>(
@@ -253,7 +260,8 @@ export class Pool {
    * assert.deepEqual(sums, [3, 7]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   starmap<A extends unknown[], R>(
@@ -282,7 +290,8 @@ export class Pool {
    * assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   mapSettled<T, R>(
@@ -305,7 +314,8 @@ export class Pool {
    * assert.equal(await pool.apply((a: number, b: number) => a * b, [6, 7]), 42);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array.
+   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array;
+   * `signal` is not an `AbortSignal`.
    */
   async apply<A extends unknown[], R>(
     fn: Task<A, R>,
@@ -357,7 +367,8 @@ export class Pool {
    * assert.deepEqual(squares, [1, 4, 9, 16]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imap<T, R>(
@@ -383,7 +394,8 @@ export class Pool {
    * assert.deepEqual(results.sort((a, b) => a - b), [10, 20, 30]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imapUnordered<T, R>(
