@@ -49,7 +49,6 @@ export interface CallOptions {
   readonly spread: boolean;
   /** `true`: every item is reported, failed or not; `false`: the first failure ends the call. */
   readonly settle: boolean;
-  readonly chunkSize: number;
   readonly signal: AbortSignal | undefined;
   /** Called after each delivery with the number of items finished so far. */
   readonly onProgress: ((done: number) => void) | undefined;
@@ -68,7 +67,8 @@ export abstract class Call {
   /** Set once the call has its outcome; its remaining chunks are then dropped. */
   finished = false;
   protected readonly engine: Engine;
-  protected readonly chunkSize: number;
+  /** Items per chunk: a stream's is set when it is made, a collect call's once its input is read. */
+  protected chunkSize = 1;
   #taskName: string;
   #signal: AbortSignal | undefined;
   #onAbort: (() => void) | undefined;
@@ -80,7 +80,6 @@ export abstract class Call {
     this.fnId = options.fnId;
     this.spread = options.spread;
     this.settle = options.settle;
-    this.chunkSize = options.chunkSize;
     this.#taskName = options.taskName;
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
@@ -94,6 +93,14 @@ export abstract class Call {
       };
       this.#signal.addEventListener("abort", this.#onAbort, { once: true });
     }
+  }
+
+  /**
+   * `true` while the call can make no progress until its consumer reads on: a
+   * closing pool does not wait for it (see `Dispatcher.close`).
+   */
+  get waitsForConsumer(): boolean {
+    return false;
   }
 
   /** Results for items `start ..< start + values.length` of the input, in order. */
@@ -170,6 +177,10 @@ export abstract class Call {
  * A call over an input held in full (`map`, `starmap`, `mapSettled`,
  * `apply`): every chunk is queued at once, and the call resolves with every
  * result in input order.
+ *
+ * It is made before its input is read, and given the items by `begin()` or
+ * `read()`: so the pool counts it from the moment it is called, and an abort
+ * or `terminate()` reaches it while its input is still being read.
  */
 export class CollectCall<R> extends Call {
   readonly promise: Promise<R[]>;
@@ -178,26 +189,64 @@ export class CollectCall<R> extends Call {
    * milliseconds to allocate, and the first chunks should be on their way by then.
    */
   #results: unknown[] | null = null;
-  #total: number;
-  #remaining: number;
+  #total = 0;
+  #remaining = 0;
   #resolve!: (results: R[]) => void;
   #reject!: (error: unknown) => void;
+  /** An async input while it is being read; asked to stop if the call ends first. */
+  #input: AsyncIterator<unknown> | null = null;
 
-  constructor(engine: Engine, options: CallOptions, items: unknown[]) {
+  constructor(engine: Engine, options: CallOptions) {
     super(engine, options);
-    this.#total = items.length;
-    this.#remaining = items.length;
     this.promise = new Promise<R[]>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    if (options.signal?.aborted) {
-      this.fail(options.signal.reason);
-    } else if (items.length === 0) {
-      this.#complete();
-    } else {
-      this.submitItems(items, 0);
+    if (options.signal?.aborted) this.fail(options.signal.reason);
+  }
+
+  /** Items in the input: 0 until it has been read. */
+  get total(): number {
+    return this.#total;
+  }
+
+  /** Runs the call on its whole input, in chunks of `chunkSize`; nothing if it has ended. */
+  begin(items: unknown[], chunkSize: number): void {
+    if (this.finished) return;
+    this.chunkSize = chunkSize;
+    this.#total = items.length;
+    this.#remaining = items.length;
+    if (items.length === 0) this.#complete();
+    else this.submitItems(items, 0);
+  }
+
+  /**
+   * Reads an async input in full, then begins with `chunkSizeFor(total)` items
+   * a chunk. An input that throws fails the call. Never rejects.
+   */
+  async read(
+    input: AsyncIterable<unknown>,
+    chunkSizeFor: (total: number) => number,
+  ): Promise<void> {
+    const items: unknown[] = [];
+    try {
+      const iterator = input[Symbol.asyncIterator]();
+      this.#input = iterator;
+      while (true) {
+        const step = await iterator.next();
+        // Ended meanwhile (aborted, terminated): `rejectWith` closed the input.
+        if (this.finished) return;
+        if (step.done) break;
+        items.push(step.value);
+      }
+    } catch (error) {
+      // An input that threw has ended itself: it is not asked to return.
+      this.#input = null;
+      this.fail(error);
+      return;
     }
+    this.#input = null;
+    this.begin(items, chunkSizeFor(items.length));
   }
 
   deliver(start: number, values: ArrayLike<unknown>): void {
@@ -232,6 +281,10 @@ export class CollectCall<R> extends Call {
 
   protected rejectWith(error: unknown): void {
     this.#results = null;
+    if (this.#input !== null) {
+      closeInput(this.#input);
+      this.#input = null;
+    }
     this.#reject(error);
   }
 
@@ -252,6 +305,8 @@ type Outcome = { readonly ok: true; readonly value: unknown } | {
 
 /** How a stream pulls its input and hands out results. */
 export interface StreamOptions extends CallOptions {
+  /** Items sent to a worker at a time. */
+  readonly chunkSize: number;
   /** `true`: results in input order; `false`: in completion order. */
   readonly ordered: boolean;
   /** Most items taken from the input and not yet handed to the consumer. */
@@ -262,6 +317,9 @@ export interface StreamOptions extends CallOptions {
  * A call that streams (`imap`, `imapUnordered`): it pulls the input only as
  * far as `maxInFlight` items ahead of the consumer, so an endless generator
  * with a slow consumer holds a bounded number of items and results.
+ *
+ * It starts pulling when it is made, as Python's `imap` submits its tasks
+ * when it is called, not when the consumer first asks for a result.
  */
 export class StreamCall extends Call {
   #ordered: boolean;
@@ -279,30 +337,54 @@ export class StreamCall extends Call {
   /** Unordered mode: outcomes in arrival order. */
   #arrived = new Deque<Outcome>();
   #failure: { error: unknown } | null = null;
-  #wakeConsumer: (() => void) | null = null;
+  /** `true` once the consumer has had the end or an error, or closed the stream. */
+  #closed = false;
+  /** Consumers waiting in `next()`; each looks again when woken. */
+  #waiting: (() => void)[] = [];
   #wakeFeeder: (() => void) | null = null;
-  #source: Iterator<unknown> | AsyncIterator<unknown>;
+  /** The input, until it ends by itself or is asked to return. */
+  #source: Iterator<unknown> | AsyncIterator<unknown> | null = null;
+  /** A `next()` on the input has not settled yet. */
+  #pulling = false;
 
   constructor(
     engine: Engine,
     options: StreamOptions,
-    source: Iterable<unknown> | AsyncIterable<unknown>,
+    input: Iterable<unknown> | AsyncIterable<unknown>,
   ) {
     super(engine, options);
+    this.chunkSize = options.chunkSize;
     this.#ordered = options.ordered;
     this.#maxInFlight = options.maxInFlight;
     const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
     this.#lowWater = Math.max(0, options.maxInFlight - refill);
-    this.#source = Symbol.asyncIterator in source
-      ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (source as Iterable<unknown>)[Symbol.iterator]();
-    if (options.signal?.aborted) this.fail(options.signal.reason);
-    else this.#feed();
+    if (options.signal?.aborted) {
+      this.fail(options.signal.reason);
+      return;
+    }
+    let source: Iterator<unknown> | AsyncIterator<unknown>;
+    try {
+      source = openInput(input);
+    } catch (error) {
+      // As for an input that throws later: the consumer gets the error.
+      this.#inputError = { error };
+      this.#inputDone = true;
+      return;
+    }
+    this.#source = source;
+    this.#feed(source);
+  }
+
+  /**
+   * A closing pool does not wait on a stream whose window is full, or whose
+   * input has ended, once its results are in: only its consumer can move it on.
+   */
+  override get waitsForConsumer(): boolean {
+    return this.#wakeFeeder !== null || this.#inputDone;
   }
 
   /** Pulls the input chunk by chunk while the window has room. */
-  async #feed(): Promise<void> {
-    const source = this.#source;
+  async #feed(source: Iterator<unknown> | AsyncIterator<unknown>): Promise<void> {
     let batch: unknown[] = [];
     let batchStart = 0;
     try {
@@ -317,10 +399,20 @@ export class StreamCall extends Call {
           continue;
         }
         let step = source.next();
-        if (step instanceof Promise) step = await step;
+        if (step instanceof Promise) {
+          this.#pulling = true;
+          try {
+            step = await step;
+          } finally {
+            this.#pulling = false;
+          }
+        }
         if (this.finished) break;
         const { done, value } = step as IteratorResult<unknown>;
-        if (done) break;
+        if (done) {
+          this.#source = null;
+          break;
+        }
         if (batch.length === 0) batchStart = this.#pulled;
         batch.push(value);
         this.#pulled++;
@@ -331,7 +423,8 @@ export class StreamCall extends Call {
       }
     } catch (error) {
       // Results of the items before the failure are still delivered; the
-      // error comes after them.
+      // error comes after them. An input that threw is not asked to return.
+      this.#source = null;
       this.#inputError = { error };
     }
     if (batch.length > 0 && !this.finished) this.submitItems(batch, batchStart);
@@ -359,16 +452,32 @@ export class StreamCall extends Call {
     this.#wake();
   }
 
+  /**
+   * The call failed, was aborted or the pool terminated: the consumer gets the
+   * error at once, and the input is asked to return without waiting on it.
+   */
   protected rejectWith(error: unknown): void {
     this.#failure = { error };
     this.#pending.clear();
+    this.#wakeFeeder?.();
+    this.#wakeFeeder = null;
+    // Nobody waits on it: its outcome has nowhere to go.
+    this.#closeSource().catch(() => {});
     this.#wake();
   }
 
-  /** The next result; `done` once the input is exhausted and every result handed out. */
+  /**
+   * The next result; `done` once the input is exhausted and every result
+   * handed out. After an error, or once closed, every call is `done`, as with
+   * an async generator.
+   */
   async next(): Promise<IteratorResult<unknown, undefined>> {
     while (true) {
-      if (this.#failure !== null) throw this.#failure.error;
+      if (this.#closed) return { done: true, value: undefined };
+      if (this.#failure !== null) {
+        this.#closed = true;
+        throw this.#failure.error;
+      }
       const outcome = this.#ordered ? this.#pending.get(this.#consumed) : this.#arrived.shift();
       if (outcome !== undefined) {
         if (this.#ordered) this.#pending.delete(this.#consumed);
@@ -380,31 +489,124 @@ export class StreamCall extends Call {
           this.#wakeFeeder = null;
         }
         if (!outcome.ok) {
+          this.#closed = true;
           this.fail(outcome.error);
           throw outcome.error;
         }
         return { done: false, value: outcome.value };
       }
       if (this.#inputDone && this.#consumed === this.#pulled) {
-        this.finish();
+        this.#closed = true;
+        if (!this.finished) this.finish();
         if (this.#inputError !== null) throw this.#inputError.error;
         return { done: true, value: undefined };
       }
-      await new Promise<void>((resolve) => this.#wakeConsumer = resolve);
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
     }
   }
 
-  /** The consumer stopped early: drop what is left and close the input. */
+  /**
+   * The consumer stopped early: drop what is left and close the input.
+   * Resolves once the input's `return()` has, unless a `next()` on the input
+   * is still pending (see `#closeSource`).
+   */
   async close(): Promise<void> {
+    this.#closed = true;
     if (!this.finished) this.finish();
     this.#wakeFeeder?.();
     this.#wakeFeeder = null;
-    await this.#source.return?.();
+    this.#wake();
+    await this.#closeSource();
+  }
+
+  /**
+   * Calls the input's `return()`, once, unless the input has ended by itself.
+   * While a `next()` on it is pending, `return()` is not waited for: an async
+   * generator's `return()` waits behind that `next()`, which a stalled input
+   * never settles.
+   */
+  #closeSource(): Promise<unknown> {
+    const source = this.#source;
+    if (source === null) return Promise.resolve();
+    this.#source = null;
+    if (this.#pulling) {
+      closeInput(source);
+      return Promise.resolve();
+    }
+    try {
+      return Promise.resolve(source.return?.());
+    } catch (error) {
+      return Promise.reject(error);
+    }
   }
 
   #wake(): void {
-    this.#wakeConsumer?.();
-    this.#wakeConsumer = null;
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting;
+    this.#waiting = [];
+    for (const resolve of waiting) resolve();
+  }
+}
+
+/**
+ * What `imap` and `imapUnordered` return: the results of a stream made when
+ * they were called. Not an async generator: a generator's body, and so its
+ * `finally`, runs only from its first `next()`, and a stream's `return()`
+ * must end its call even before then.
+ */
+export class StreamIterator<R> implements AsyncIterableIterator<R> {
+  #call: StreamCall;
+
+  constructor(call: StreamCall) {
+    this.#call = call;
+  }
+
+  /** The next result; see `StreamCall.next`. */
+  next(): Promise<IteratorResult<R, undefined>> {
+    return this.#call.next() as Promise<IteratorResult<R, undefined>>;
+  }
+
+  /** Stops the stream: its work left is dropped and its input asked to return. */
+  async return(): Promise<IteratorResult<R, undefined>> {
+    await this.#call.close();
+    return { done: true, value: undefined };
+  }
+
+  /** Stops the stream as `return()` does, then throws `error`, as an async generator would. */
+  async throw(error?: unknown): Promise<IteratorResult<R, undefined>> {
+    await this.#call.close();
+    throw error;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  /** `return()`, for `await using`. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.return();
+  }
+}
+
+/** Opens an input as `for await` would: its async iterator if it has one, else its iterator. */
+function openInput(
+  input: Iterable<unknown> | AsyncIterable<unknown>,
+): Iterator<unknown> | AsyncIterator<unknown> {
+  return typeof (input as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function"
+    ? (input as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+    : (input as Iterable<unknown>)[Symbol.iterator]();
+}
+
+/**
+ * Asks an input to stop without waiting for it: an async generator's
+ * `return()` waits behind a pending `next()`, which a stalled input never
+ * settles. A failure of `return()` has nowhere to go and is dropped.
+ */
+function closeInput(input: Iterator<unknown> | AsyncIterator<unknown>): void {
+  try {
+    Promise.resolve(input.return?.()).catch(() => {});
+  } catch {
+    // Thrown at once instead of rejected: dropped all the same.
   }
 }
 

@@ -171,7 +171,14 @@ export class Dispatcher implements Engine {
     this.#afterChange();
   }
 
-  /** Stops taking calls; queued work finishes, then the workers end. */
+  /**
+   * Stops taking calls; the calls already made finish, then the workers end.
+   * A stream computes at most its window of results ahead of its consumer, so
+   * the pool does not wait for a consumer: once every call left is a stream
+   * that only its consumer can move on, the workers end and `joined()`
+   * resolves. A stream read on after that starts workers again, and they end
+   * when it next waits for its consumer or finishes.
+   */
   close(): void {
     if (this.#state === "open") this.#state = "closing";
     this.#checkIdle();
@@ -608,18 +615,28 @@ export class Dispatcher implements Engine {
 
   #checkIdle(): void {
     if (this.#busy()) return;
-    for (const call of this.#calls) if (call.finished) this.#calls.delete(call);
+    let waitingForConsumers = true;
+    for (const call of this.#calls) {
+      if (call.finished) this.#calls.delete(call);
+      else if (!call.waitsForConsumer) waitingForConsumers = false;
+    }
     if (this.#state === "closing" && this.#calls.size === 0) {
       this.#state = "closed";
       this.#shutdown();
       return;
     }
+    if (this.#state === "closing" && waitingForConsumers) {
+      // Still "closing": the streams left may be read on (see `close`).
+      this.#shutdown();
+      return;
+    }
     if (
-      this.#state === "open" && this.#handles.length > 0 &&
+      this.#state !== "closed" && this.#handles.length > 0 &&
       Number.isFinite(this.#options.idleTimeout)
     ) {
       // An idle Web Worker keeps the process alive, and Deno offers no way to
       // unref one; ending idle workers lets a program that forgot close() exit.
+      // A closing pool whose calls wait on their input ends them the same way.
       // The timer is not cleared when work arrives: it checks when it fires,
       // which spares a pool of awaited calls a timer set and cleared for each.
       this.#idleSince = performance.now();

@@ -4,7 +4,7 @@
  * @module
  */
 
-import { CollectCall, type Settled, StreamCall } from "./_call.ts";
+import { CollectCall, type Settled, StreamCall, StreamIterator } from "./_call.ts";
 import type { CallOptions } from "./_call.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
@@ -89,7 +89,10 @@ export interface MapOptions {
    * @default {Math.ceil(items / (4 * workers))}
    */
   readonly chunkSize?: number;
-  /** Aborting rejects the call with the signal's reason and stops its work. */
+  /**
+   * Aborting rejects the call with the signal's reason at once, even while
+   * its input is still being read, and stops its work.
+   */
   readonly signal?: AbortSignal;
   /** Called as items finish, with the count finished and the total. */
   readonly onProgress?: (done: number, total: number) => void;
@@ -102,7 +105,10 @@ export interface IMapOptions {
    * @default {1}
    */
   readonly chunkSize?: number;
-  /** Aborting makes the iterator throw the signal's reason and stops its work. */
+  /**
+   * Aborting makes the iterator throw the signal's reason at once, even while
+   * a `next()` on the input is pending, and stops its work.
+   */
   readonly signal?: AbortSignal;
   /**
    * Most items taken from the input and not yet handed to the consumer.
@@ -228,7 +234,8 @@ export class Pool {
    * assert.deepEqual(lengths, [1, 2, 3]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   map<T, R>(
@@ -253,7 +260,8 @@ export class Pool {
    * assert.deepEqual(sums, [3, 7]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   starmap<A extends unknown[], R>(
@@ -282,7 +290,8 @@ export class Pool {
    * assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   mapSettled<T, R>(
@@ -305,7 +314,8 @@ export class Pool {
    * assert.equal(await pool.apply((a: number, b: number) => a * b, [6, 7]), 42);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array.
+   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array;
+   * `signal` is not an `AbortSignal`.
    */
   async apply<A extends unknown[], R>(
     fn: Task<A, R>,
@@ -318,21 +328,26 @@ export class Pool {
         `Cannot apply the function as "args" must be an array: current value is ${describe(args)}`,
       );
     }
+    const signal = checkedSignal(options.signal);
     this.#refuse();
     const call = new CollectCall<R>(
       this.#engine,
-      this.#callOptions(spec, fn, true, false, 1, options.signal, undefined),
-      [args],
+      this.#callOptions(spec, fn, true, false, signal, undefined),
     );
+    call.begin([args], 1);
     const [result] = await call.promise;
     return result;
   }
 
   /**
    * Runs `fn` on every item and yields the results in input order as they
-   * become ready. The input is pulled lazily, at most `maxInFlight` items
-   * ahead of the consumer, so it may be endless. If the input throws, the
-   * results before the failure are yielded first, then the error is thrown.
+   * become ready. The call is made at once, as Python's `imap` submits its
+   * tasks when called: work starts before the first `next()`. The input is
+   * pulled lazily, at most `maxInFlight` items ahead of the consumer, so it
+   * may be endless. If the input throws, the results before the failure are
+   * yielded first, then the error is thrown. Breaking out of the loop (or
+   * `return()`) drops the work left and calls the input's `return()`,
+   * waiting for it unless a `next()` on the input is still pending.
    *
    * @example
    * ```ts
@@ -352,7 +367,8 @@ export class Pool {
    * assert.deepEqual(squares, [1, 4, 9, 16]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imap<T, R>(
@@ -378,7 +394,8 @@ export class Pool {
    * assert.deepEqual(results.sort((a, b) => a - b), [10, 20, 30]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imapUnordered<T, R>(
@@ -390,8 +407,15 @@ export class Pool {
   }
 
   /**
-   * Stops taking new work. Work already submitted finishes; then the workers
-   * end. New calls reject with `PoolClosedError`.
+   * Stops taking new calls: they reject with `PoolClosedError`. Every call
+   * made before runs to completion, a `map` whose input is still being read
+   * and a stream not yet read included; then the workers end.
+   *
+   * A stream computes at most `maxInFlight` results ahead of its reader, so
+   * the pool does not wait for a reader that may never come: once the only
+   * calls left are streams waiting to be read on, the workers end and
+   * `join()` resolves. Reading such a stream on starts workers for it again,
+   * and they end when it next waits for its reader, or ends.
    */
   close(): void {
     this.#engine.close();
@@ -407,7 +431,9 @@ export class Pool {
   }
 
   /**
-   * Resolves when every worker has ended, after `close()` or `terminate()`.
+   * Resolves when every worker has ended, after `close()` or `terminate()`:
+   * after `close()`, once every call made before it has finished, or is a
+   * stream waiting for its reader (see `close()`).
    *
    * @throws {DOMException} `InvalidStateError` when the pool is still open.
    */
@@ -428,8 +454,9 @@ export class Pool {
   }
 
   /**
-   * Validates a map-like call and admits it at once, so a call made before
-   * `close()` runs even when its input is still being read.
+   * Validates a map-like call and makes it at once, before its input is read:
+   * so a call made before `close()` runs even when its input is still being
+   * read, and its signal is heeded meanwhile.
    */
   #admit<R>(
     fn: unknown,
@@ -438,85 +465,80 @@ export class Pool {
     spread: boolean,
     settle: boolean,
   ): Promise<R[]> {
-    let spec: FunctionSpec;
+    let call: CollectCall<R>;
+    let kind: "sync" | "async";
     try {
-      spec = this.#specOf(fn);
+      const spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
+      kind = inputKind(items, spread ? "starmap" : settle ? "mapSettled" : "map");
+      const signal = checkedSignal(options.signal);
       this.#refuse();
+      const onProgress = options.onProgress;
+      call = new CollectCall<R>(
+        this.#engine,
+        this.#callOptions(
+          spec,
+          fn,
+          spread,
+          settle,
+          signal,
+          onProgress === undefined ? undefined : (done) => onProgress(done, call.total),
+        ),
+      );
     } catch (error) {
       return Promise.reject(error);
     }
-    if (Array.isArray(items)) return this.#collectCall<R>(spec, fn, items, options, spread, settle);
-    return readAll(items, spread ? "starmap" : "map").then((list) =>
-      this.#collectCall<R>(spec, fn, list, options, spread, settle)
-    );
-  }
-
-  #collectCall<R>(
-    spec: FunctionSpec,
-    fn: unknown,
-    items: unknown[],
-    options: MapOptions,
-    spread: boolean,
-    settle: boolean,
-  ): Promise<R[]> {
-    // Admitted before close(); only a pool already shut down turns it away.
-    if (this.#engine.state === "closed") return Promise.reject(this.#engine.refusal());
-    const chunkSize = options.chunkSize ??
-      Math.max(1, Math.ceil(items.length / (4 * this.#workers)));
-    const total = items.length;
-    const onProgress = options.onProgress;
-    const call = new CollectCall<R>(
-      this.#engine,
-      this.#callOptions(
-        spec,
-        fn,
-        spread,
-        settle,
-        chunkSize,
-        options.signal,
-        onProgress === undefined ? undefined : (done) => onProgress(done, total),
-      ),
-      items,
-    );
+    // Already aborted: the input is not read.
+    if (call.finished) return call.promise;
+    const chunkSizeFor = (total: number) =>
+      options.chunkSize ?? Math.max(1, Math.ceil(total / (4 * this.#workers)));
+    if (kind === "async") {
+      call.read(items as AsyncIterable<unknown>, chunkSizeFor);
+      return call.promise;
+    }
+    let list: unknown[];
+    try {
+      list = Array.isArray(items) ? items : Array.from(items as Iterable<unknown>);
+    } catch (error) {
+      call.fail(error);
+      return call.promise;
+    }
+    call.begin(list, chunkSizeFor(list.length));
     return call.promise;
   }
 
-  async *#stream<T, R>(
+  /**
+   * Validates a stream and makes it at once, as Python's `imap` submits its
+   * tasks when called. An argument error or a closed pool rejects the first
+   * `next()`, where every other failure of a stream surfaces.
+   */
+  #stream<T, R>(
     fn: Task<[T], R>,
     items: Iterable<T> | AsyncIterable<T>,
     options: IMapOptions,
     ordered: boolean,
-  ): AsyncGenerator<R> {
-    const spec = this.#specOf(fn);
-    const chunkSize = options.chunkSize ?? 1;
-    positiveInteger("chunkSize", chunkSize);
-    const maxInFlight = options.maxInFlight ??
-      Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
-    positiveInteger("maxInFlight", maxInFlight);
-    if (
-      items === null || typeof items !== "object" && typeof items !== "function" ||
-      !(Symbol.iterator in items || Symbol.asyncIterator in items)
-    ) {
-      throw new TypeError(
-        `Cannot imap as the input must be iterable: current value is ${describe(items)}`,
-      );
-    }
-    this.#refuse();
-    const call = new StreamCall(this.#engine, {
-      ...this.#callOptions(spec, fn, false, false, chunkSize, options.signal, options.onProgress),
-      ordered,
-      maxInFlight,
-    }, items);
+  ): AsyncIterableIterator<R> {
+    let call: StreamCall;
     try {
-      while (true) {
-        const step = await call.next();
-        if (step.done) return;
-        yield step.value as R;
-      }
-    } finally {
-      await call.close();
+      const spec = this.#specOf(fn);
+      const chunkSize = options.chunkSize ?? 1;
+      positiveInteger("chunkSize", chunkSize);
+      const maxInFlight = options.maxInFlight ??
+        Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
+      positiveInteger("maxInFlight", maxInFlight);
+      inputKind(items, ordered ? "imap" : "imapUnordered");
+      const signal = checkedSignal(options.signal);
+      this.#refuse();
+      call = new StreamCall(this.#engine, {
+        ...this.#callOptions(spec, fn, false, false, signal, options.onProgress),
+        chunkSize,
+        ordered,
+        maxInFlight,
+      }, items);
+    } catch (error) {
+      return refused<R>(error);
     }
+    return new StreamIterator<R>(call);
   }
 
   /** Validates `fn` and returns how workers find it, read once per function. */
@@ -535,7 +557,6 @@ export class Pool {
     fn: unknown,
     spread: boolean,
     settle: boolean,
-    chunkSize: number,
     signal: AbortSignal | undefined,
     onProgress: ((done: number) => void) | undefined,
   ): CallOptions {
@@ -544,7 +565,6 @@ export class Pool {
       taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
       spread,
       settle,
-      chunkSize,
       signal,
       onProgress,
     };
@@ -556,17 +576,34 @@ export class Pool {
   }
 }
 
-/** Reads an iterable or async iterable in full, as Python's `map` does. */
-async function readAll(items: unknown, method: string): Promise<unknown[]> {
-  if (items !== null && (typeof items === "object" || typeof items === "function")) {
-    if (Symbol.iterator in items) return Array.from(items as Iterable<unknown>);
-    if (Symbol.asyncIterator in items) {
-      return await Array.fromAsync(items as AsyncIterable<unknown>);
-    }
+/**
+ * How `items` is read, as `for await` would: `"async"` when it has an async
+ * iterator, `"sync"` when it has an iterator (a string does). A TypeError
+ * naming `method` otherwise.
+ */
+function inputKind(items: unknown, method: string): "sync" | "async" {
+  if (items !== null && items !== undefined) {
+    const input = items as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
+    if (typeof input[Symbol.asyncIterator] === "function") return "async";
+    if (typeof input[Symbol.iterator] === "function") return "sync";
   }
   throw new TypeError(
     `Cannot ${method} as the input must be iterable: current value is ${describe(items)}`,
   );
+}
+
+/** `signal`, once it is known to be an `AbortSignal` or absent. */
+function checkedSignal(signal: unknown): AbortSignal | undefined {
+  if (signal === undefined || signal instanceof AbortSignal) return signal;
+  throw new TypeError(
+    `Cannot use "signal" as it must be an AbortSignal: current value is ${describe(signal)}`,
+  );
+}
+
+/** A stream refused at the door: its first `next()` rejects with `error`, then it is done. */
+// deno-lint-ignore require-yield
+async function* refused<R>(error: unknown): AsyncGenerator<R, undefined> {
+  throw error;
 }
 
 /** How a worker finds `fn`: by module and export, or by its source. */

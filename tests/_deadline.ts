@@ -1,0 +1,47 @@
+/**
+ * Test helper: a deadline for one awaited step, so that a hang fails the test
+ * with a message instead of stalling the run.
+ *
+ * @module
+ */
+
+/** The bound for a promise that must settle "within milliseconds": generous, yet a hang fails. */
+export const PROMPTLY_MS = 2_000;
+
+/**
+ * Settles as `promise` does, or rejects after `ms` with an error naming
+ * `what`. The timer is cleared either way, so no test leaks it.
+ */
+export async function within<T>(promise: Promise<T>, what: string, ms = PROMPTLY_MS): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * Resolves once `flag[0]` is no longer 0: a worker's task sets it to say it
+ * has started. Waits on the flag itself, not on a timer.
+ */
+export async function flagged(flag: Int32Array): Promise<void> {
+  while (Atomics.load(flag, 0) === 0) {
+    const wait = Atomics.waitAsync(flag, 0, 0);
+    if (wait.async) await wait.value;
+  }
+}
+
+/**
+ * A test body under a deadline, `Deno.test(name, bounded(async (t) => {...}))`:
+ * a hang anywhere in it, disposing of a pool included, fails the test.
+ */
+export function bounded(
+  fn: (t: Deno.TestContext) => Promise<void>,
+  ms = 20_000,
+): (t: Deno.TestContext) => Promise<void> {
+  return (t) => within(fn(t), "the test", ms);
+}
