@@ -8,7 +8,7 @@
 
 import type { ChunkItems } from "./_protocol.ts";
 import { Deque } from "./_queue.ts";
-import { TaskError } from "./errors.ts";
+import { describeCause, TaskError } from "./errors.ts";
 
 /** Consecutive items of one call, handed to one worker at a time. */
 export interface Chunk {
@@ -130,7 +130,7 @@ export abstract class Call {
   /** Builds the error for a task that threw, naming the item and the function. */
   taskError(index: number, cause: unknown, workerId: number, unsendable = false): TaskError {
     const what = `Task ${index}${this.#taskName ? ` (${this.#taskName})` : ""}`;
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const detail = describeCause(cause);
     const message = unsendable
       ? `${what} returned a value that cannot be sent back from its worker: ${detail}`
       : cause instanceof ReferenceError

@@ -35,7 +35,13 @@ import type {
 import { CpuBoard } from "./_cpu_board.ts";
 import { Deque } from "./_queue.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
-import { PoolClosedError, reviveError, WorkerCrashedError, WorkerInitError } from "./errors.ts";
+import {
+  describeCause,
+  PoolClosedError,
+  reviveError,
+  WorkerCrashedError,
+  WorkerInitError,
+} from "./errors.ts";
 import type { Recorder } from "./recorder.ts";
 
 /** Settings the dispatcher runs with; validated by `Pool`. */
@@ -388,6 +394,7 @@ export class Dispatcher implements Engine {
     // the chunk it was running is blamed from its first item.
     const first = handle.inFlight.peek();
     this.#crashed(handle, [], first?.id ?? null, 0, {
+      type: "Error",
       name: "Error",
       message: reason,
       stack: undefined,
@@ -475,7 +482,9 @@ export class Dispatcher implements Engine {
         ? "the task called self.close()"
         : how === "exit"
         ? "the task called Deno.exit()"
-        : `an uncaught error: ${cause instanceof Error ? cause.message : String(cause)}`;
+        : `an uncaught error: ${
+          cause instanceof Error ? describeCause(cause.message) : describeCause(cause)
+        }`;
       call.itemFailed(
         at,
         new WorkerCrashedError(

@@ -18,6 +18,7 @@ import type {
   ItemError,
   RunChunk,
   SerializedError,
+  SerializedValue,
   StayAwake,
   ToWorker,
 } from "./_protocol.ts";
@@ -133,36 +134,202 @@ export function workerMain(): void {
   let running: Running | null = null;
   let batchOut: ChunkResult[] = [];
 
-  function serialize(error: unknown, depth = 0): SerializedError {
-    if (!(error instanceof Error)) {
-      return {
-        name: "Error",
-        message: String(error),
-        stack: undefined,
-        props: {},
-        thrown: { value: cloneable(error) ? error : String(error) },
-      };
+  /** Cause chains and nested errors deeper than this are cut off: one may loop back on itself. */
+  const MAX_DEPTH = 16;
+  /**
+   * The built-in error classes, by prototype, under the names the pool
+   * rebuilds them by (see `SerializedError.type`; `errors.ts` spells them the
+   * same way). Taken when the worker starts, before any task could change them.
+   */
+  const errorTypes = new Map<unknown, string>();
+  {
+    const global = globalThis as unknown as Record<string, { prototype?: unknown } | undefined>;
+    const wasm = WebAssembly as unknown as Record<string, { prototype?: unknown } | undefined>;
+    const named: [string, { prototype?: unknown } | undefined][] = [
+      ...[
+        "AggregateError",
+        "EvalError",
+        "RangeError",
+        "ReferenceError",
+        "SyntaxError",
+        "TypeError",
+        "URIError",
+        "SuppressedError",
+        "DOMException",
+        "QuotaExceededError",
+      ].map((name): [string, { prototype?: unknown } | undefined] => [name, global[name]]),
+      ...["CompileError", "LinkError", "RuntimeError"].map((
+        name,
+      ): [string, { prototype?: unknown } | undefined] => [`WebAssembly.${name}`, wasm[name]]),
+      ...Object.entries(Deno.errors).map((
+        [name, ctor],
+      ): [string, { prototype?: unknown }] => [`Deno.errors.${name}`, ctor]),
+    ];
+    for (const [name, ctor] of named) {
+      if (typeof ctor === "function") errorTypes.set(ctor.prototype, name);
     }
-    const props: Record<string, unknown> = {};
-    for (const key of Object.keys(error)) {
-      const value = (error as unknown as Record<string, unknown>)[key];
-      if (key !== "cause" && cloneable(value)) props[key] = value;
-    }
-    const cause = !("cause" in error) || depth > 16
-      ? undefined
-      : error.cause instanceof Error
-      ? serialize(error.cause, depth + 1)
-      : { value: cloneable(error.cause) ? error.cause : String(error.cause) };
-    return { name: error.name, message: error.message, stack: error.stack, cause, props };
   }
 
-  function cloneable(value: unknown): boolean {
+  /** `object[key]`, or `null` when reading it throws (a getter, a Proxy's trap). */
+  function read(object: unknown, key: PropertyKey): { value: unknown } | null {
     try {
-      structuredClone(value);
-      return true;
+      return { value: (object as Record<PropertyKey, unknown>)[key] };
     } catch {
+      return null;
+    }
+  }
+
+  /** A copy of `value` that a message can carry, or `null` when it cannot be cloned. */
+  function clone(value: unknown): { value: unknown } | null {
+    try {
+      return { value: structuredClone(value) };
+    } catch {
+      return null;
+    }
+  }
+
+  /** `String(value)`; when that throws, the best description that does not. */
+  function text(value: unknown): string {
+    try {
+      return String(value);
+    } catch {
+      // Its toString threw, or it has none (Object.create(null)).
+    }
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      // A Proxy whose traps throw, or one that was revoked.
+    }
+    return `[${typeof value} that cannot be read]`;
+  }
+
+  function isError(value: unknown): value is Error {
+    try {
+      return value instanceof Error;
+    } catch {
+      // A Proxy whose getPrototypeOf trap throws: not an error as far as anyone can tell.
       return false;
     }
+  }
+
+  /** The nearest built-in class in the error's prototype chain (see `SerializedError.type`). */
+  function errorType(error: Error): string {
+    try {
+      for (
+        let proto = Object.getPrototypeOf(error);
+        proto !== null;
+        proto = Object.getPrototypeOf(proto)
+      ) {
+        const type = errorTypes.get(proto);
+        if (type !== undefined) return type;
+      }
+    } catch {
+      // A Proxy's getPrototypeOf trap threw part of the way up.
+    }
+    return "Error";
+  }
+
+  /** A value that travels next to an error, serialized; `undefined` past `MAX_DEPTH`. */
+  function serializeValue(value: unknown, depth: number): SerializedValue | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    if (isError(value)) return serialize(value, depth);
+    const copy = clone(value);
+    return { value: copy === null ? text(value) : copy.value };
+  }
+
+  /**
+   * Writes down a thrown value so that the pool can rebuild it. Never
+   * throws, whatever was thrown: every read is guarded, and what goes into
+   * the result is a clone, so sending it cannot fail either.
+   */
+  function serialize(error: unknown, depth = 0): SerializedError {
+    if (!isError(error)) {
+      const message = text(error);
+      const copy = clone(error);
+      return {
+        type: "Error",
+        name: "Error",
+        message,
+        stack: undefined,
+        props: {},
+        thrown: { value: copy === null ? message : copy.value },
+      };
+    }
+    const type = errorType(error);
+    const name = read(error, "name");
+    const message = read(error, "message");
+    const stack = read(error, "stack");
+    /** Keys kept apart from `props`: they travel serialized, or not at all. */
+    const apart = new Set(["cause"]);
+    const serialized: {
+      -readonly [K in keyof SerializedError]: SerializedError[K];
+    } = {
+      type,
+      name: name === null
+        ? type.replace(/^.*\./, "")
+        : typeof name.value === "string"
+        ? name.value
+        : text(name.value),
+      message: message === null
+        ? ""
+        : typeof message.value === "string"
+        ? message.value
+        : text(message.value),
+      stack: stack === null || stack.value === undefined
+        ? undefined
+        : typeof stack.value === "string"
+        ? stack.value
+        : text(stack.value),
+      props: {},
+    };
+    let hasCause = false;
+    try {
+      hasCause = "cause" in error;
+    } catch {
+      // A Proxy's has trap threw: no cause that can be read.
+    }
+    const cause = hasCause ? read(error, "cause") : null;
+    if (cause !== null) serialized.cause = serializeValue(cause.value, depth + 1);
+    if (type === "AggregateError") {
+      apart.add("errors");
+      const errors = read(error, "errors");
+      if (errors !== null && Array.isArray(errors.value)) {
+        const list: SerializedValue[] = [];
+        for (let i = 0; i < errors.value.length; i++) {
+          const item = read(errors.value, i);
+          const value = serializeValue(item === null ? undefined : item.value, depth + 1);
+          if (value !== undefined) list.push(value);
+        }
+        serialized.errors = list;
+      }
+    } else if (type === "SuppressedError") {
+      apart.add("error").add("suppressed");
+      const inner = serializeValue(read(error, "error")?.value, depth + 1);
+      const suppressed = serializeValue(read(error, "suppressed")?.value, depth + 1);
+      if (inner !== undefined && suppressed !== undefined) {
+        serialized.suppressed = { error: inner, suppressed };
+      }
+    } else if (type === "QuotaExceededError") {
+      const quota = read(error, "quota")?.value;
+      const requested = read(error, "requested")?.value;
+      serialized.quota = {
+        quota: typeof quota === "number" ? quota : null,
+        requested: typeof requested === "number" ? requested : null,
+      };
+    }
+    let keys: string[] = [];
+    try {
+      keys = Object.keys(error);
+    } catch {
+      // A Proxy's ownKeys trap threw: no properties that can be read.
+    }
+    for (const key of keys) {
+      if (apart.has(key)) continue;
+      const value = read(error, key);
+      const copy = value === null ? null : clone(value.value);
+      if (copy !== null) serialized.props[key] = copy.value;
+    }
+    return serialized;
   }
 
   function compile(spec: FunctionSpec & { kind: "source" }): Fn {
@@ -411,7 +578,7 @@ export function workerMain(): void {
       if (values instanceof Float64Array) continue;
       const errors = sent === null ? [] : [...sent];
       for (let i = 0; i < values.length; i++) {
-        if (!(i in values) || cloneable(values[i])) continue;
+        if (!(i in values) || clone(values[i]) !== null) continue;
         let reason: unknown;
         try {
           structuredClone(values[i]);
