@@ -422,9 +422,18 @@ export function workerMain(): void {
     return dying || (stopFlag !== null && stopFlag[0] !== 0);
   }
 
+  /**
+   * Whether a task's result is to be awaited. One whose `then` cannot be
+   * read (a getter that throws, a revoked Proxy) is, as `await` would: the
+   * promise made of it rejects with that error, and the item fails.
+   */
   function isThenable(value: unknown): value is PromiseLike<unknown> {
-    return value !== null && (typeof value === "object" || typeof value === "function") &&
-      typeof (value as { then?: unknown }).then === "function";
+    if (value === null || typeof value !== "object" && typeof value !== "function") return false;
+    try {
+      return typeof (value as { then?: unknown }).then === "function";
+    } catch {
+      return true;
+    }
   }
 
   /** Records a failed item; returns `true` when the chunk must stop here. */
