@@ -580,22 +580,24 @@ export function workerMain(): void {
       : advance(state, 0);
   }
 
-  /** Replaces results that cannot be cloned with errors saying so. */
+  /**
+   * Replaces results that cannot be cloned with errors saying so, and the
+   * rest with their clones: a result whose getters answer differently each
+   * time cannot then fail the next send.
+   */
   function sendable(results: ChunkResult[]): void {
     for (let k = 0; k < results.length; k++) {
       const [id, values, sent, start, end] = results[k];
       if (values instanceof Float64Array) continue;
       const errors = sent === null ? [] : [...sent];
       for (let i = 0; i < values.length; i++) {
-        if (!(i in values) || clone(values[i]) !== null) continue;
-        let reason: unknown;
+        if (!(i in values)) continue;
         try {
-          structuredClone(values[i]);
-        } catch (error) {
-          reason = error;
+          values[i] = structuredClone(values[i]);
+        } catch (reason) {
+          values[i] = undefined;
+          errors.push({ index: i, error: serialize(reason), unsendable: true });
         }
-        values[i] = undefined;
-        errors.push({ index: i, error: serialize(reason), unsendable: true });
       }
       if (errors.length > 0) results[k] = [id, values, errors, start, end];
     }
@@ -608,9 +610,25 @@ export function workerMain(): void {
     }
     try {
       post(results, transfer);
+      return;
     } catch {
       sendable(results);
+    }
+    try {
       post(results, transfer);
+    } catch (reason) {
+      // Each result clones on its own but not all together (too large for
+      // one message): the items fail, so that their chunks are not run again
+      // forever on fresh workers that fail the same way.
+      const error = serialize(reason);
+      post(results.map(([id, values, , start, end]): ChunkResult => [
+        id,
+        // The chunk's size travels as the length of its values.
+        new Array(values.length),
+        Array.from({ length: values.length }, (_, index) => ({ index, error, unsendable: true })),
+        start,
+        end,
+      ]));
     }
   }
 

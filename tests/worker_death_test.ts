@@ -181,3 +181,25 @@ Deno.test("a result whose then cannot be read fails its item with TaskError, as 
     await pool.terminate();
   }
 });
+
+Deno.test("a result whose getter answers differently on each read comes back, not retried forever", async () => {
+  const pool = new Pool({ workers: 1 });
+  try {
+    // Reads 1, 3, 5... throw. The first send fails; what is sent next is a clone.
+    const result = await within(
+      pool.apply(() => {
+        let reads = 0;
+        return {
+          get value() {
+            if (++reads % 2 === 1) throw new Error(`read ${reads}`);
+            return reads;
+          },
+        };
+      }, []),
+      "the call",
+    );
+    assert.deepEqual(result, { value: 2 });
+  } finally {
+    await pool.terminate();
+  }
+});
