@@ -30,7 +30,6 @@ import type {
   FromWorker,
   FunctionSpec,
   RunChunk,
-  SerializedError,
 } from "./_protocol.ts";
 import { CpuBoard } from "./_cpu_board.ts";
 import { Deque } from "./_queue.ts";
@@ -354,14 +353,7 @@ export class Dispatcher implements Engine {
     }
     switch (message.type) {
       case "dying":
-        this.#crashed(
-          handle,
-          message.results,
-          message.chunkId,
-          message.index,
-          message.error,
-          message.how,
-        );
+        this.#crashed(handle, message);
         break;
       case "init-failed":
         this.#broken = new WorkerInitError(
@@ -376,6 +368,7 @@ export class Dispatcher implements Engine {
 
   /** A batch's results, in the order its chunks were sent. */
   #results(handle: WorkerHandle, results: readonly ChunkResult[]): void {
+    handle.answered = true;
     for (const result of results) {
       const chunk = handle.inFlight.shift();
       const [id, values] = result;
@@ -393,13 +386,15 @@ export class Dispatcher implements Engine {
     // The worker could not report this itself, so where it stopped is unknown:
     // the chunk it was running is blamed from its first item.
     const first = handle.inFlight.peek();
-    this.#crashed(handle, [], first?.id ?? null, 0, {
-      type: "Error",
-      name: "Error",
-      message: reason,
-      stack: undefined,
-      props: {},
-    }, "uncaught");
+    this.#crashed(handle, {
+      type: "dying",
+      how: "uncaught",
+      error: { type: "Error", name: "Error", message: reason, stack: undefined, props: {} },
+      results: [],
+      chunkId: first?.id ?? null,
+      index: 0,
+      loading: null,
+    });
     this.#afterChange();
   };
 
@@ -442,17 +437,38 @@ export class Dispatcher implements Engine {
    * A worker died. What it finished is delivered; the item it was running is
    * blamed and tried again on a fresh worker until it has killed
    * `maxCrashes` of them; every other chunk it held goes back to the queue.
+   *
+   * A worker that died running no chunk was killed by what it was loading.
+   * Its initializer, while it ran or before the worker's first task (the
+   * only code that had run there), breaks the pool as an initializer that
+   * throws does: every fresh worker would die the same way. A task module
+   * that it imported is blamed on the first chunk that needed it, all of it,
+   * as none of its items started. A worker that died between chunks (a
+   * timer an earlier task left behind) had already sent that task's result:
+   * its chunks go back to the queue, and no task is blamed.
    */
-  #crashed(
-    handle: WorkerHandle,
-    results: readonly ChunkResult[],
-    chunkId: number | null,
-    index: number,
-    error: SerializedError | null,
-    how: "close" | "exit" | "uncaught",
-  ): void {
+  #crashed(handle: WorkerHandle, death: Extract<FromWorker, { type: "dying" }>): void {
+    const { results, index, error, how, loading } = death;
+    if (
+      death.chunkId === null &&
+      (loading === "init" ||
+        loading === null && this.#options.initializer !== null && !handle.answered)
+    ) {
+      const cause = error === null ? undefined : reviveError(error);
+      this.#broken = new WorkerInitError(
+        `The pool's initializer failed in worker ${handle.id}: the worker died ${
+          loading === "init" ? "while it ran" : "before its first task"
+        } (${deathNote("the initializer", how, cause)})`,
+        { cause },
+      );
+      this.terminate();
+      return;
+    }
     const held: Chunk[] = [];
     while (handle.inFlight.size > 0) held.push(handle.inFlight.shift() as Chunk);
+    let chunkId = death.chunkId;
+    const importing = chunkId === null && typeof loading === "number";
+    if (importing) chunkId = held.find((chunk) => chunk.call.fnId === loading)?.id ?? null;
     const byId = new Map(results.map((result) => [result[0], result]));
     const requeue: Chunk[] = [];
     for (const chunk of held) {
@@ -462,39 +478,41 @@ export class Dispatcher implements Engine {
         else requeue.push(chunk);
         continue;
       }
-      const done = Math.max(0, index);
+      const done = importing ? 0 : Math.max(0, index);
       if (result !== undefined && done > 0) this.#complete(chunk, result, done, handle.id);
       const call = chunk.call;
       if (call.finished) continue;
       const crashes = chunk.crashes + 1;
+      // Blamed from the item that was running to the one after it; an import
+      // is blamed on the whole chunk.
+      const end = importing ? chunk.items.length : done + 1;
       if (crashes < this.#options.maxCrashes) {
         // The item that was running is retried alone, so its crash count is its
         // own; the items after it never ran and start again with a clean count.
-        requeue.push(this.#part(chunk, done, done + 1, crashes));
-        if (done + 1 < chunk.items.length) {
-          requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+        requeue.push(this.#part(chunk, done, end, crashes));
+        if (end < chunk.items.length) {
+          requeue.push(this.#part(chunk, end, chunk.items.length, 0));
         }
         continue;
       }
-      const at = chunk.start + done;
       const cause = error === null ? undefined : reviveError(error);
-      const what = how === "close"
-        ? "the task called self.close()"
-        : how === "exit"
-        ? "the task called Deno.exit()"
-        : `an uncaught error: ${
-          cause instanceof Error ? describeCause(cause.message) : describeCause(cause)
-        }`;
-      call.itemFailed(
-        at,
-        new WorkerCrashedError(
-          `Worker ${handle.id} died while running task ${at} (${what}); ` +
-            `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`,
-          { workerId: handle.id, index: at, cause },
-        ),
-      );
-      if (!call.finished && done + 1 < chunk.items.length) {
-        requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+      const tried = `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`;
+      for (let i = done; i < end && !call.finished; i++) {
+        const at = chunk.start + i;
+        const doing = importing
+          ? `importing the module of task ${at} (${deathNote("the module", how, cause)})`
+          : `running task ${at} (${deathNote("the task", how, cause)})`;
+        call.itemFailed(
+          at,
+          new WorkerCrashedError(`Worker ${handle.id} died while ${doing}; ${tried}`, {
+            workerId: handle.id,
+            index: at,
+            cause,
+          }),
+        );
+      }
+      if (!call.finished && end < chunk.items.length) {
+        requeue.push(this.#part(chunk, end, chunk.items.length, 0));
       }
     }
     this.#replace(handle, requeue);
@@ -664,4 +682,15 @@ export class Dispatcher implements Engine {
 
 function slice(values: ChunkItems, from: number, to: number): ChunkItems {
   return values instanceof Float64Array ? values.subarray(from, to) : values.slice(from, to);
+}
+
+/** How a worker died, for an error message: `"the task called self.close()"`. */
+function deathNote(who: string, how: "close" | "exit" | "uncaught", cause: unknown): string {
+  return how === "close"
+    ? `${who} called self.close()`
+    : how === "exit"
+    ? `${who} called Deno.exit()`
+    : `an uncaught error: ${
+      cause instanceof Error ? describeCause(cause.message) : describeCause(cause)
+    }`;
 }

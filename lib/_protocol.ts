@@ -171,4 +171,10 @@ export type FromWorker =
     /** Id of the chunk that was running, and the item it was on. */
     readonly chunkId: number | null;
     readonly index: number;
+    /**
+     * When no chunk was running, what the worker was loading: `"init"`, its
+     * initializer; a number, the module of the function with that id; `null`,
+     * nothing (it was between chunks).
+     */
+    readonly loading: "init" | number | null;
   };

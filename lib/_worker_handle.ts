@@ -62,6 +62,8 @@ export class WorkerHandle {
   readonly inFlight: Deque<Chunk> = new Deque();
   /** Chunks sent over the worker's life, for `maxTasksPerChild`. */
   sent = 0;
+  /** `true` once it has sent results: it has run a task, so it has got past its initializer. */
+  answered = false;
   /** `true` once it takes no new work (replaced, or has run its share). */
   retiring = false;
   /** When it was last sent a batch, as the dispatcher counts batches. */

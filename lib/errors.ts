@@ -119,9 +119,11 @@ export class WorkerCrashedError extends Error {
 }
 
 /**
- * The pool's `initializer` threw in a worker. The pool is broken from then on:
- * every pending and later call rejects with this error, as repeating the
- * initializer would fail the same way.
+ * The pool's `initializer` threw in a worker, or the worker died while it ran
+ * or before its first task (it called `self.close()` or `Deno.exit()`, or a
+ * timer it set threw). The pool is broken from then on: every pending and
+ * later call rejects with this error, as repeating the initializer would
+ * fail the same way.
  *
  * @example
  * ```ts

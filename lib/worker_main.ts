@@ -132,6 +132,12 @@ export function workerMain(): void {
   let awakeQueued = false;
   let dying = false;
   let running: Running | null = null;
+  /**
+   * What the worker is loading while no chunk runs: `"init"` while its
+   * initializer runs, or the id of a function whose module it imports. If
+   * the worker dies then, this says whose fault it was (see `FromWorker`).
+   */
+  let loading: "init" | number | null = null;
   let batchOut: ChunkResult[] = [];
 
   /** Cause chains and nested errors deeper than this are cut off: one may loop back on itself. */
@@ -385,9 +391,9 @@ export function workerMain(): void {
       results.push([running.id, values, running.errors, running.start, now()]);
     }
     try {
-      post({ type: "dying", how, error, results, chunkId, index });
+      post({ type: "dying", how, error, results, chunkId, index, loading });
     } catch {
-      post({ type: "dying", how, error, results: [], chunkId, index });
+      post({ type: "dying", how, error, results: [], chunkId, index, loading });
     }
   }
 
@@ -674,9 +680,11 @@ export function workerMain(): void {
   }
 
   async function runInitializer(spec: FunctionSpec, args: readonly unknown[]): Promise<void> {
+    loading = "init";
     try {
       const init = await resolve(spec);
       await init(...args);
+      loading = null;
     } catch (error) {
       post({ type: "init-failed", error: serialize(error) });
       dying = true;
@@ -685,11 +693,13 @@ export function workerMain(): void {
   }
 
   async function define(message: Extract<ToWorker, { type: "define" }>): Promise<void> {
+    loading = message.fnId;
     try {
       fns.set(message.fnId, { fn: await resolve(message.spec), failure: null });
     } catch (error) {
       fns.set(message.fnId, { fn: null, failure: error });
     }
+    loading = null;
   }
 
   function handle(message: ToWorker): void | Promise<void> {

@@ -4,8 +4,12 @@
  * thrown value of any shape is a task's error, never its worker's death.
  */
 import assert from "node:assert/strict";
-import { Pool, TaskError } from "../lib/mod.ts";
+import { Pool, TaskError, TaskModule, WorkerCrashedError, WorkerInitError } from "../lib/mod.ts";
 import { rejection, within } from "./_deadline.ts";
+import { needs } from "./_needs.ts";
+
+/** Module tasks live here; their workers are granted read access to it. */
+const fixtures = new URL("./fixtures/", import.meta.url);
 
 Deno.test("a thrown value of any shape fails its item with TaskError, never a crash", async (t) => {
   // One crash would fail the item with WorkerCrashedError at once.
@@ -199,6 +203,214 @@ Deno.test("a result whose getter answers differently on each read comes back, no
       "the call",
     );
     assert.deepEqual(result, { value: 2 });
+  } finally {
+    await pool.terminate();
+  }
+});
+
+/** Resolves once the pool has shut itself down (it broke), within the deadline. */
+async function shutsDown(pool: Pool): Promise<void> {
+  await within(
+    (async () => {
+      while (true) {
+        try {
+          return await pool.join();
+        } catch {
+          // Still open: join() refuses until the pool closes.
+          await new Promise((resolve) => setTimeout(resolve, 1));
+        }
+      }
+    })(),
+    "the pool's shutdown",
+  );
+}
+
+Deno.test("an initializer that kills its worker fails calls with WorkerInitError, not an endless respawn", async (t) => {
+  const deaths: [string, () => unknown, string, (cause: unknown) => void][] = [
+    [
+      "self.close()",
+      () => self.close(),
+      "the initializer called self.close()",
+      (cause) => assert.equal(cause, undefined),
+    ],
+    [
+      "Deno.exit()",
+      () => Deno.exit(3),
+      "the initializer called Deno.exit()",
+      (cause) => {
+        assert.ok(cause instanceof Error);
+        assert.equal(cause.message, "Deno.exit(3) was called inside the worker");
+      },
+    ],
+    [
+      "an error thrown in a timer while it waits",
+      () => {
+        setTimeout(() => {
+          throw new RangeError("timer in the initializer");
+        });
+        return new Promise((resolve) => setTimeout(resolve, 60_000));
+      },
+      "an uncaught error: timer in the initializer",
+      (cause) => {
+        assert.ok(cause instanceof RangeError);
+        assert.equal(cause.message, "timer in the initializer");
+      },
+    ],
+    [
+      "an unhandled rejection while it waits",
+      () => {
+        Promise.reject(new URIError("nobody listened"));
+        return new Promise((resolve) => setTimeout(resolve, 60_000));
+      },
+      "an uncaught error: nobody listened",
+      (cause) => {
+        assert.ok(cause instanceof URIError);
+        assert.equal(cause.message, "nobody listened");
+      },
+    ],
+  ];
+  for (const [how, initializer, note, checkCause] of deaths) {
+    await t.step(how, async () => {
+      const pool = new Pool({ workers: 1, initializer });
+      try {
+        const error = await rejection(pool.apply(() => 1, []), "the call");
+        assert.ok(error instanceof WorkerInitError, String(error));
+        assert.equal(
+          error.message,
+          `The pool's initializer failed in worker 1: the worker died while it ran (${note})`,
+        );
+        checkCause(error.cause);
+        assert.equal(await rejection(pool.map((n: number) => n, [1, 2]), "a later call"), error);
+        await shutsDown(pool);
+        assert.equal(pool.liveWorkers, 0);
+      } finally {
+        await pool.terminate();
+      }
+    });
+  }
+});
+
+Deno.test("an initializer whose timer kills its worker before the first task fails calls with WorkerInitError", async () => {
+  const pool = new Pool({
+    workers: 1,
+    initializer: () => {
+      setTimeout(() => {
+        throw new EvalError("late");
+      });
+    },
+  });
+  try {
+    // No call yet: the worker the pool starts on its own sits idle until the timer fires.
+    await shutsDown(pool);
+    const error = await rejection(pool.apply(() => 1, []), "the call");
+    assert.ok(error instanceof WorkerInitError, String(error));
+    assert.equal(
+      error.message,
+      "The pool's initializer failed in worker 1: the worker died before its first task " +
+        "(an uncaught error: late)",
+    );
+    assert.ok(error.cause instanceof EvalError);
+  } finally {
+    await pool.terminate();
+  }
+});
+
+Deno.test({
+  ...needs(
+    "a task module that kills its worker on import fails its items with WorkerCrashedError after maxCrashes workers",
+    { name: "read", path: fixtures },
+  ),
+  fn: async (t) => {
+    for (const [how, note] of [["close", "self.close()"], ["exit", "Deno.exit()"]]) {
+      await t.step(how, async () => {
+        const tasks = new TaskModule<typeof import("./fixtures/dies_on_import.ts")>(
+          new URL(`dies_on_import.ts?${how}`, fixtures),
+        );
+        const pool = new Pool({ workers: 1, maxCrashes: 2, permissions: { read: [fixtures] } });
+        try {
+          const settled = await within(
+            pool.mapSettled(tasks.task("double"), [1, 2, 3], { chunkSize: 3 }),
+            "mapSettled",
+          );
+          assert.equal(settled.length, 3);
+          settled.forEach((outcome, index) => {
+            assert.ok(outcome.status === "rejected", `item ${index} ${outcome.status}`);
+            assert.ok(outcome.reason instanceof WorkerCrashedError, String(outcome.reason));
+            assert.equal(outcome.reason.index, index);
+            assert.equal(outcome.reason.workerId, 2);
+            assert.equal(
+              outcome.reason.message,
+              `Worker 2 died while importing the module of task ${index} ` +
+                `(the module called ${note}); it was tried on 2 workers`,
+            );
+          });
+          const error = await rejection(pool.apply(tasks.task("double"), [1]), "apply");
+          assert.ok(error instanceof WorkerCrashedError, String(error));
+          assert.match(error.message, /it was tried on 2 workers$/);
+          // The pool goes on with other work.
+          assert.equal(await within(pool.apply((n: number) => n + 1, [1]), "apply"), 2);
+        } finally {
+          await pool.terminate();
+        }
+      });
+    }
+  },
+});
+
+Deno.test("a worker that dies between tasks, from what a task left behind, costs no item its result", async (t) => {
+  const leftovers: [string, (n: number) => number][] = [
+    [
+      "a timer that throws",
+      (n: number) => {
+        setTimeout(() => {
+          throw new Error(`left behind by ${n}`);
+        });
+        return n * 2;
+      },
+    ],
+    [
+      "a rejection nobody handles",
+      (n: number) => {
+        Promise.reject(new Error(`left behind by ${n}`));
+        return n * 2;
+      },
+    ],
+  ];
+  for (const [what, task] of leftovers) {
+    await t.step(what, async () => {
+      // maxCrashes 1: a single crash blamed on a task would fail it.
+      const pool = new Pool({ workers: 2, maxCrashes: 1 });
+      try {
+        const items = Array.from({ length: 24 }, (_, i) => i);
+        assert.deepEqual(
+          await within(pool.map(task, items, { chunkSize: 1 }), "map"),
+          items.map((n) => n * 2),
+        );
+        assert.equal(await within(pool.apply(task, [21]), "apply"), 42);
+      } finally {
+        await pool.terminate();
+      }
+    });
+  }
+});
+
+Deno.test("a task that kills its worker fails with WorkerCrashedError from every method", async () => {
+  const pool = new Pool({ workers: 1, maxCrashes: 2 });
+  const kill = (_n: number) => self.close();
+  const check = (error: unknown) => {
+    assert.ok(error instanceof WorkerCrashedError, String(error));
+    assert.equal(error.index, 0);
+    assert.match(error.message, /\(the task called self\.close\(\)\); it was tried on 2 workers$/);
+    return true;
+  };
+  try {
+    check(await rejection(pool.map(kill, [1]), "map"));
+    check(await rejection(pool.starmap(kill, [[1]]), "starmap"));
+    check(await rejection(pool.apply(kill, [1]), "apply"));
+    check(await rejection(pool.imap(kill, [1]).next(), "imap"));
+    check(await rejection(pool.imapUnordered(kill, [1]).next(), "imapUnordered"));
+    const [settled] = await within(pool.mapSettled(kill, [1]), "mapSettled");
+    assert.ok(settled.status === "rejected" && check(settled.reason));
   } finally {
     await pool.terminate();
   }
