@@ -67,7 +67,7 @@ export function workerMain(): void {
   interface Scope {
     close(): void;
     postMessage(message: FromWorker, transfer?: Transferable[]): void;
-    onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+    addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
     addEventListener(
       type: "error" | "unhandledrejection",
       listener: (event: Event & { error?: unknown; reason?: unknown }) => void,
@@ -95,6 +95,19 @@ export function workerMain(): void {
   const scope = globalThis as unknown as Scope;
   const denoNs = Deno as unknown as { exit(code?: number): never };
   const realClose = scope.close.bind(scope);
+  // The worker's channel to the pool is the harness's own. A task that posts
+  // on it would hand the pool messages it cannot read (a crash of the whole
+  // program, once), and one that replaces postMessage would silence the
+  // worker: tasks get a postMessage that refuses, and the harness keeps the
+  // real one. It listens with addEventListener for the same reason: a task
+  // that clears self.onmessage cannot deafen it.
+  const realPost = scope.postMessage.bind(scope);
+  scope.postMessage = () => {
+    throw new TypeError(
+      "Cannot post a message from a pool task as the worker's channel belongs to the pool: " +
+        "a task hands back its result by returning it",
+    );
+  };
   const origin = performance.timeOrigin;
   /** Packing pays off only above a few items; below it the array is cheaper. */
   const PACK_MIN = 8;
@@ -373,8 +386,8 @@ export function workerMain(): void {
   function post(message: FromWorker, transfer: Transferable[] = []): void {
     // An empty transfer list is not free: with one, a worker's first
     // postMessage took 2.5-3 ms instead of 0.2-0.4.
-    if (transfer.length === 0) scope.postMessage(message);
-    else scope.postMessage(message, transfer);
+    if (transfer.length === 0) realPost(message);
+    else realPost(message, transfer);
   }
 
   /** Sends the last word before the worker goes: what finished, and where it died. */
@@ -809,7 +822,7 @@ export function workerMain(): void {
     }
   }
 
-  scope.onmessage = (event) => {
+  scope.addEventListener("message", (event) => {
     received++;
     inbox.push(event.data);
     if (pumping) return;
@@ -819,5 +832,5 @@ export function workerMain(): void {
       quickReturn = toAll === toThis && performance.now() - idleSince <= AWAKE_MS;
     }
     pump();
-  };
+  });
 }

@@ -415,3 +415,32 @@ Deno.test("a task that kills its worker fails with WorkerCrashedError from every
     await pool.terminate();
   }
 });
+
+Deno.test("a task that clears self.onmessage or replaces self.postMessage leaves its worker answering", async () => {
+  const pool = new Pool({ workers: 1 });
+  try {
+    assert.equal(
+      await within(
+        pool.apply(() => {
+          (self as unknown as { onmessage: null }).onmessage = null;
+          return 1;
+        }, []),
+        "the call that cleared onmessage",
+      ),
+      1,
+    );
+    assert.equal(
+      await within(
+        pool.apply(() => {
+          (self as unknown as { postMessage: () => void }).postMessage = () => {};
+          return 2;
+        }, []),
+        "the call that replaced postMessage",
+      ),
+      2,
+    );
+    assert.equal(await within(pool.apply(() => 3, []), "a later call on the same worker"), 3);
+  } finally {
+    await pool.terminate();
+  }
+});

@@ -1,0 +1,49 @@
+/**
+ * Nothing a caller passes can crash the program: an option, an item, a
+ * callback or a permission ends as the rejection of the call it belongs to,
+ * or as an error thrown by the constructor, never as an uncaught error that
+ * ends the process.
+ *
+ * Where the failure was a crash or a program that never exits, the case
+ * runs as its own program (`fixtures/no_crash.ts`), so that a regression
+ * fails its test instead of ending the test run.
+ */
+import assert from "node:assert/strict";
+import { runDeno } from "./_io.ts";
+import { needs } from "./_needs.ts";
+
+const runs = { name: "run", command: Deno.execPath() } as const;
+
+/**
+ * Runs one case of `fixtures/no_crash.ts` with `flags`; asserts that it
+ * exited by itself with code 0 and printed `lines`, one JSON value each.
+ */
+async function assertCase(name: string, lines: unknown[], flags = ["-A"]): Promise<void> {
+  const result = await runDeno(["run", ...flags, "tests/fixtures/no_crash.ts", name]);
+  assert.equal(result.code, 0, `exit code ${result.code}; stderr:\n${result.stderr}`);
+  assert.deepEqual(
+    result.stdout.trimEnd().split("\n"),
+    [...lines.map((line) => JSON.stringify(line)), "exited normally"],
+  );
+}
+
+Deno.test({
+  ...needs(
+    "a task that posts on its worker's channel fails with TaskError, and the program goes on",
+    runs,
+  ),
+  fn: () =>
+    assertCase("task posts on the worker's channel", [
+      {
+        error: "TaskError",
+        message: "Task 0 failed: TypeError: Cannot post a message from a pool task as the " +
+          "worker's channel belongs to the pool: a task hands back its result by returning it",
+        cause: {
+          error: "TypeError",
+          message: "Cannot post a message from a pool task as the worker's channel belongs to " +
+            "the pool: a task hands back its result by returning it",
+        },
+      },
+      { value: 2 },
+    ]),
+});
