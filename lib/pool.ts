@@ -9,6 +9,7 @@ import type { CallOptions } from "./_call.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
 import { type AnyFunction, ModuleTask } from "./module_task.ts";
+import { describeCause } from "./errors.ts";
 import type { Recorder } from "./recorder.ts";
 
 export type { Settled } from "./_call.ts";
@@ -166,6 +167,7 @@ export class Pool {
    * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
    * negative or not a number.
    * @throws {TypeError} `initializer` is not a function or a module task;
+   * `initArgs` is not an array, or holds a value that cannot be cloned;
    * `permissions` is not `"none"`, `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
@@ -186,11 +188,12 @@ export class Pool {
     const initializer = options.initializer === undefined
       ? null
       : functionSpec(options.initializer, "initializer");
+    const initArgs = cloneInitArgs(options.initArgs ?? []);
     this.#workers = workers;
     this.#engine = new Dispatcher({
       workers,
       initializer,
-      initArgs: options.initArgs ?? [],
+      initArgs,
       maxTasksPerChild,
       maxCrashes,
       idleTimeout,
@@ -607,6 +610,29 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value !== null && typeof value === "object") return "an object";
   return String(value);
+}
+
+/**
+ * A copy of `initArgs` for the workers, made now: a value that cannot be
+ * cloned is refused here, not when a worker starts (inside an event
+ * callback, where the error would end the program), and later changes to
+ * the caller's array do not reach workers started later.
+ */
+function cloneInitArgs(initArgs: unknown): unknown[] {
+  if (!Array.isArray(initArgs)) {
+    throw new TypeError(
+      `Cannot use "initArgs" as it must be an array: current value is ${describe(initArgs)}`,
+    );
+  }
+  try {
+    return structuredClone(initArgs);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot use "initArgs" as its values must be structured-cloneable ` +
+        `(no functions, symbols or objects with methods): ${describeCause(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** The `deno.permissions` worker option for `permissions`, or `undefined` to inherit. */

@@ -9,6 +9,7 @@
  * fails its test instead of ending the test run.
  */
 import assert from "node:assert/strict";
+import { Pool } from "../lib/mod.ts";
 import { runDeno } from "./_io.ts";
 import { needs } from "./_needs.ts";
 
@@ -46,4 +47,23 @@ Deno.test({
       },
       { value: 2 },
     ]),
+});
+
+Deno.test({
+  ...needs("new Pool() throws a TypeError for initArgs that cannot be cloned", runs),
+  fn: () =>
+    assertCase("initArgs that cannot be cloned", [{
+      error: "TypeError",
+      message: 'Cannot use "initArgs" as its values must be structured-cloneable ' +
+        "(no functions, symbols or objects with methods): " +
+        "DataCloneError: Symbol(key) could not be cloned.",
+      cause: { error: "DataCloneError", message: "Symbol(key) could not be cloned." },
+    }]),
+});
+
+Deno.test("new Pool() throws a TypeError for initArgs that is not an array", () => {
+  assert.throws(
+    () => new Pool({ initArgs: 5 as never }),
+    new TypeError('Cannot use "initArgs" as it must be an array: current value is 5'),
+  );
 });
