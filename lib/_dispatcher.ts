@@ -547,7 +547,7 @@ export class Dispatcher implements Engine {
     let active = this.#activeWorkers();
     if (active >= this.#options.workers) return;
     if (now && active === 0) {
-      this.#spawn();
+      if (!this.#spawn()) return;
       active++;
     }
     if (this.#spawnTurn === undefined && active < this.#options.workers) {
@@ -571,19 +571,39 @@ export class Dispatcher implements Engine {
     return active;
   }
 
-  #spawn(): void {
-    this.#handles.push(
-      new WorkerHandle({
-        id: this.#nextWorkerId++,
-        initializer: this.#options.initializer,
-        initArgs: this.#options.initArgs,
-        permissions: this.#options.permissions,
-        board: this.#board,
-        boardSlot: this.#board.take(),
-        onMessage: this.#onMessage,
-        onFailure: this.#onFailure,
-      }),
-    );
+  /**
+   * Starts a worker. Deno may refuse to (`permissions` that the program does
+   * not hold, or of a shape it rejects), and would refuse every other worker
+   * alike: the pool is then broken, as by a failing initializer, and this
+   * returns `false`. It runs inside event callbacks, where an error that
+   * escaped would end the program.
+   */
+  #spawn(): boolean {
+    const id = this.#nextWorkerId++;
+    const boardSlot = this.#board.take();
+    try {
+      this.#handles.push(
+        new WorkerHandle({
+          id,
+          initializer: this.#options.initializer,
+          initArgs: this.#options.initArgs,
+          permissions: this.#options.permissions,
+          board: this.#board,
+          boardSlot,
+          onMessage: this.#onMessage,
+          onFailure: this.#onFailure,
+        }),
+      );
+      return true;
+    } catch (error) {
+      this.#board.give(boardSlot);
+      this.#broken = new WorkerInitError(
+        `Cannot start worker ${id} as Deno refused to create it: ${describeCause(error)}`,
+        { cause: error },
+      );
+      this.terminate();
+      return false;
+    }
   }
 
   #afterChange(): void {

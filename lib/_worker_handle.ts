@@ -100,6 +100,16 @@ export class WorkerHandle {
     this.#worker.onmessageerror = () => {
       start.onFailure(this, "a message from the worker could not be read");
     };
+    try {
+      this.#postInit(start);
+    } catch (error) {
+      // Not started after all: a worker left running would keep the program alive.
+      this.terminate();
+      throw error;
+    }
+  }
+
+  #postInit(start: WorkerStart): void {
     this.#post({
       type: "init",
       workerId: start.id,

@@ -70,6 +70,10 @@ export interface PoolOptions {
    * `--unstable-worker-options`). Without it Deno ends the program when the
    * first worker starts, and offers no way to ask beforehand.
    *
+   * Permissions that the program does not hold, or an object of a shape
+   * Deno rejects, make Deno refuse to start the workers: every call then
+   * rejects with a `WorkerInitError` whose cause is Deno's error.
+   *
    * @default {"none"}
    */
   readonly permissions?: WorkerPermissions;

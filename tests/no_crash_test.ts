@@ -49,6 +49,9 @@ Deno.test({
     ]),
 });
 
+const deniedRead =
+  '(deno.permissions.read) invalid type: integer `5`, expected "inherit" or boolean or string[]';
+
 Deno.test({
   ...needs("new Pool() throws a TypeError for initArgs that cannot be cloned", runs),
   fn: () =>
@@ -66,4 +69,43 @@ Deno.test("new Pool() throws a TypeError for initArgs that is not an array", () 
     () => new Pool({ initArgs: 5 as never }),
     new TypeError('Cannot use "initArgs" as it must be an array: current value is 5'),
   );
+});
+
+Deno.test({
+  ...needs("Pool.map() rejects with WorkerInitError when Deno rejects the permissions", runs),
+  fn: () => {
+    const refused = {
+      error: "WorkerInitError",
+      message: `Cannot start worker 1 as Deno refused to create it: TypeError: ${deniedRead}`,
+      cause: { error: "TypeError", message: deniedRead },
+    };
+    return assertCase("permissions Deno rejects", [refused, refused]);
+  },
+});
+
+Deno.test({
+  ...needs("a pool whose permissions Deno rejects breaks even with no call made", runs),
+  fn: () =>
+    assertCase("permissions Deno rejects, with no call", [
+      {
+        error: "WorkerInitError",
+        message: `Cannot start worker 1 as Deno refused to create it: TypeError: ${deniedRead}`,
+        cause: { error: "TypeError", message: deniedRead },
+      },
+      { value: "joined" },
+    ]),
+});
+
+Deno.test({
+  ...needs(
+    "Pool.apply() rejects with WorkerInitError for permissions the program does not hold",
+    runs,
+  ),
+  fn: () =>
+    assertCase("permissions the program does not hold", [{
+      error: "WorkerInitError",
+      message: "Cannot start worker 1 as Deno refused to create it: " +
+        "NotCapable: Can't escalate parent thread permissions",
+      cause: { error: "NotCapable", message: "Can't escalate parent thread permissions" },
+    }], []),
 });
