@@ -121,10 +121,20 @@ export abstract class Call {
     this.engine.release(this);
   }
 
-  /** Counts finished items for the progress hook. */
+  /**
+   * Counts finished items for the progress hook. The hook runs inside the
+   * handler of a worker's message, where an error that escaped would end the
+   * program: the call fails with it instead, so the caller sees it where it
+   * waits. Callers check `finished` afterwards.
+   */
   protected progress(count: number): void {
     this.#done += count;
-    this.#onProgress?.(this.#done);
+    if (this.#onProgress === undefined) return;
+    try {
+      this.#onProgress(this.#done);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** Builds the error for a task that threw, naming the item and the function. */
@@ -217,7 +227,7 @@ export class CollectCall<R> extends Call {
     }
     this.#remaining -= n;
     this.progress(n);
-    if (this.#remaining === 0) this.#complete();
+    if (this.#remaining === 0 && !this.finished) this.#complete();
   }
 
   itemFailed(index: number, error: unknown): void {
@@ -226,7 +236,7 @@ export class CollectCall<R> extends Call {
     this.#allResults()[index] = { status: "rejected", reason: error };
     this.#remaining--;
     this.progress(1);
-    if (this.#remaining === 0) this.#complete();
+    if (this.#remaining === 0 && !this.finished) this.#complete();
   }
 
   protected rejectWith(error: unknown): void {

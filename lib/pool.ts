@@ -96,7 +96,10 @@ export interface MapOptions {
   readonly chunkSize?: number;
   /** Aborting rejects the call with the signal's reason and stops its work. */
   readonly signal?: AbortSignal;
-  /** Called as items finish, with the count finished and the total. */
+  /**
+   * Called as items finish, with the count finished and the total. If it
+   * throws, the call rejects with what it threw and its work stops.
+   */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -117,7 +120,10 @@ export interface IMapOptions {
    * @default {Math.max(256, 4 * workers * chunkSize)}
    */
   readonly maxInFlight?: number;
-  /** Called as items finish, with the count finished so far. */
+  /**
+   * Called as items finish, with the count finished so far. If it throws,
+   * the iterator throws what it threw and the stream's work stops.
+   */
   readonly onProgress?: (done: number) => void;
 }
 
@@ -235,7 +241,8 @@ export class Pool {
    * assert.deepEqual(lengths, [1, 2, 3]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `onProgress` is not a function.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   map<T, R>(
@@ -260,7 +267,8 @@ export class Pool {
    * assert.deepEqual(sums, [3, 7]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable;
+   * `onProgress` is not a function.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   starmap<A extends unknown[], R>(
@@ -289,7 +297,8 @@ export class Pool {
    * assert.deepEqual(outcomes.map((o) => o.status), ["fulfilled", "rejected", "fulfilled"]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `onProgress` is not a function.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   mapSettled<T, R>(
@@ -359,7 +368,8 @@ export class Pool {
    * assert.deepEqual(squares, [1, 4, 9, 16]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `onProgress` is not a function.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imap<T, R>(
@@ -385,7 +395,8 @@ export class Pool {
    * assert.deepEqual(results.sort((a, b) => a - b), [10, 20, 30]);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable.
+   * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
+   * `onProgress` is not a function.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imapUnordered<T, R>(
@@ -449,6 +460,7 @@ export class Pool {
     try {
       spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
+      callback("onProgress", options.onProgress);
       this.#refuse();
     } catch (error) {
       return Promise.reject(error);
@@ -501,6 +513,7 @@ export class Pool {
     const maxInFlight = options.maxInFlight ??
       Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
     positiveInteger("maxInFlight", maxInFlight);
+    callback("onProgress", options.onProgress);
     if (
       items === null || typeof items !== "object" && typeof items !== "function" ||
       !(Symbol.iterator in items || Symbol.asyncIterator in items)
@@ -596,6 +609,15 @@ function functionSpec(fn: unknown, name: string): FunctionSpec {
     );
   }
   return { kind: "source", source, name: (fn as AnyFunction).name };
+}
+
+/** Refuses a callback option that is neither a function nor absent. */
+function callback(name: string, value: unknown): void {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot use "${name}" as it must be a function: current value is ${describe(value)}`,
+    );
+  }
 }
 
 function positiveInteger(name: string, value: unknown): void {

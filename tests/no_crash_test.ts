@@ -9,7 +9,8 @@
  * fails its test instead of ending the test run.
  */
 import assert from "node:assert/strict";
-import { Pool } from "../lib/mod.ts";
+import { Pool, PoolClosedError } from "../lib/mod.ts";
+import { rejection, within } from "./_deadline.ts";
 import { runDeno } from "./_io.ts";
 import { needs } from "./_needs.ts";
 
@@ -108,4 +109,59 @@ Deno.test({
         "NotCapable: Can't escalate parent thread permissions",
       cause: { error: "NotCapable", message: "Can't escalate parent thread permissions" },
     }], []),
+});
+
+Deno.test({
+  ...needs("every method rejects with what onProgress threw, and the pool goes on", runs),
+  fn: () => {
+    const thrown = { error: "RangeError", message: "stop at 1" };
+    return assertCase("onProgress throws", [
+      thrown,
+      thrown,
+      thrown,
+      thrown,
+      thrown,
+      { value: "still working" },
+    ]);
+  },
+});
+
+Deno.test({
+  ...needs("every method rejects an onProgress that is not a function with a TypeError", runs),
+  fn: () => {
+    const refused = {
+      error: "TypeError",
+      message: 'Cannot use "onProgress" as it must be a function: current value is 5',
+    };
+    return assertCase("onProgress is not a function", [
+      refused,
+      refused,
+      refused,
+      refused,
+      refused,
+      { value: "still working" },
+    ]);
+  },
+});
+
+Deno.test("Pool.map() rejects with PoolClosedError when its onProgress terminates the pool", async () => {
+  const pool = new Pool({ workers: 2 });
+  try {
+    const items = Array.from({ length: 100 }, (_, i) => i);
+    const error = await rejection(
+      pool.map((n: number) => n, items, {
+        chunkSize: 1,
+        onProgress: (done) => {
+          if (done === 10) void pool.terminate();
+        },
+      }),
+      "the call",
+    );
+    assert.ok(error instanceof PoolClosedError, String(error));
+    assert.equal(error.message, "The pool was terminated");
+    await within(pool.join(), "join");
+    assert.equal(pool.liveWorkers, 0);
+  } finally {
+    await pool.terminate();
+  }
 });
