@@ -404,7 +404,15 @@ export class Dispatcher implements Engine {
     this.#avgChunkMs = this.#avgChunkMs < 0 ? ms : this.#avgChunkMs * 0.8 + ms * 0.2;
     const window = Math.ceil(TARGET_QUEUED_MS / Math.max(this.#avgChunkMs, 1e-3));
     this.#window = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, window));
-    this.#options.recorder?.chunk(handle.id, chunk.start, values.length, start, end);
+    const recorder = this.#options.recorder;
+    if (recorder === undefined) return;
+    try {
+      recorder.chunk(handle.id, chunk.start, values.length, start, end);
+    } catch (error) {
+      // A subclass's chunk() threw, inside the handler of a worker's message,
+      // where an error that escaped would end the program.
+      chunk.call.fail(error);
+    }
   }
 
   /** Hands a chunk's results for its first `count` items to its call. */

@@ -10,7 +10,7 @@ import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
 import { type AnyFunction, ModuleTask } from "./module_task.ts";
 import { describeCause } from "./errors.ts";
-import type { Recorder } from "./recorder.ts";
+import { Recorder } from "./recorder.ts";
 
 export type { Settled } from "./_call.ts";
 
@@ -55,7 +55,11 @@ export interface PoolOptions {
    * @default {1000}
    */
   readonly idleTimeout?: number;
-  /** When given, every chunk's worker, items and start and end times are recorded in it. */
+  /**
+   * When given, every chunk's worker, items and start and end times are
+   * recorded in it. If its `chunk` method throws (a subclass's), the call
+   * whose chunk it was recording rejects with what it threw.
+   */
   readonly recorder?: Recorder;
   /**
    * What the workers, and so the tasks, may reach. `"none"` gives them no
@@ -178,7 +182,8 @@ export class Pool {
    * negative or not a number.
    * @throws {TypeError} `initializer` is not a function or a module task;
    * `initArgs` is not an array, or holds a value that cannot be cloned;
-   * `permissions` is not `"none"`, `"inherit"` or an object.
+   * `recorder` is not a `Recorder`; `permissions` is not `"none"`,
+   * `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
     const workers = options.workers ?? navigator.hardwareConcurrency;
@@ -199,6 +204,12 @@ export class Pool {
       ? null
       : functionSpec(options.initializer, "initializer");
     const initArgs = cloneInitArgs(options.initArgs ?? []);
+    const recorder = options.recorder;
+    if (recorder !== undefined && !(recorder instanceof Recorder)) {
+      throw new TypeError(
+        `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
+      );
+    }
     this.#workers = workers;
     this.#engine = new Dispatcher({
       workers,
@@ -208,7 +219,7 @@ export class Pool {
       maxCrashes,
       idleTimeout,
       permissions: workerPermissions(options.permissions),
-      recorder: options.recorder,
+      recorder,
     });
   }
 

@@ -165,3 +165,20 @@ Deno.test("Pool.map() rejects with PoolClosedError when its onProgress terminate
     await pool.terminate();
   }
 });
+
+Deno.test({
+  ...needs("new Pool() throws a TypeError for a recorder that is not a Recorder", runs),
+  fn: () =>
+    assertCase("recorder that is not a Recorder", [{
+      error: "TypeError",
+      message: 'Cannot use "recorder" as it must be a Recorder: current value is an object',
+    }]),
+});
+
+Deno.test({
+  ...needs("every method rejects with what a recorder's chunk() threw", runs),
+  fn: () => {
+    const thrown = { error: "URIError", message: "cannot record" };
+    return assertCase("recorder whose chunk throws", Array(6).fill(thrown));
+  },
+});
