@@ -83,7 +83,6 @@ export abstract class Call {
     this.#taskName = options.taskName;
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
-    engine.track(this);
     if (this.#signal !== undefined) {
       this.#onAbort = () => {
         if (this.finished) return;
@@ -93,6 +92,9 @@ export abstract class Call {
       };
       this.#signal.addEventListener("abort", this.#onAbort, { once: true });
     }
+    // Tracked last: a call that threw while it was made was never tracked,
+    // and cannot hold a closing pool open.
+    engine.track(this);
   }
 
   /** Results for items `start ..< start + values.length` of the input, in order. */
@@ -200,12 +202,19 @@ export class CollectCall<R> extends Call {
       this.#resolve = resolve;
       this.#reject = reject;
     });
-    if (options.signal?.aborted) {
-      this.fail(options.signal.reason);
-    } else if (items.length === 0) {
-      this.#complete();
-    } else {
-      this.submitItems(items, 0);
+    try {
+      if (options.signal?.aborted) {
+        this.fail(options.signal.reason);
+      } else if (items.length === 0) {
+        this.#complete();
+      } else {
+        this.submitItems(items, 0);
+      }
+    } catch (error) {
+      // The input threw as it was read (a getter at an index, a Proxy): the
+      // call fails with it, and its chunks already queued are dropped. A call
+      // left unfinished would hold a closing pool open for ever.
+      this.fail(error);
     }
   }
 
@@ -297,14 +306,17 @@ export class StreamCall extends Call {
     options: StreamOptions,
     source: Iterable<unknown> | AsyncIterable<unknown>,
   ) {
+    // Before the call is made and tracked: an input whose iterator cannot be
+    // had must not leave behind a call that holds a closing pool open.
+    const iterator = Symbol.asyncIterator in source
+      ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
+      : (source as Iterable<unknown>)[Symbol.iterator]();
     super(engine, options);
     this.#ordered = options.ordered;
     this.#maxInFlight = options.maxInFlight;
     const refill = Math.max(this.chunkSize, Math.ceil(options.maxInFlight / 2));
     this.#lowWater = Math.max(0, options.maxInFlight - refill);
-    this.#source = Symbol.asyncIterator in source
-      ? (source as AsyncIterable<unknown>)[Symbol.asyncIterator]()
-      : (source as Iterable<unknown>)[Symbol.iterator]();
+    this.#source = iterator;
     if (options.signal?.aborted) this.fail(options.signal.reason);
     else this.#feed();
   }

@@ -253,7 +253,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `onProgress` is not a function.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   map<T, R>(
@@ -279,7 +279,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable;
-   * `onProgress` is not a function.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   starmap<A extends unknown[], R>(
@@ -309,7 +309,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `onProgress` is not a function.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   mapSettled<T, R>(
@@ -332,7 +332,8 @@ export class Pool {
    * assert.equal(await pool.apply((a: number, b: number) => a * b, [6, 7]), 42);
    * ```
    *
-   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array.
+   * @throws {TypeError} `fn` is not a function or module task; `args` is not an array;
+   * `signal` is not an `AbortSignal`.
    */
   async apply<A extends unknown[], R>(
     fn: Task<A, R>,
@@ -345,10 +346,11 @@ export class Pool {
         `Cannot apply the function as "args" must be an array: current value is ${describe(args)}`,
       );
     }
+    const signal = abortSignal(options.signal);
     this.#refuse();
     const call = new CollectCall<R>(
       this.#engine,
-      this.#callOptions(spec, fn, true, false, 1, options.signal, undefined),
+      this.#callOptions(spec, fn, true, false, 1, signal, undefined),
       [args],
     );
     const [result] = await call.promise;
@@ -380,7 +382,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `onProgress` is not a function.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imap<T, R>(
@@ -407,7 +409,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `onProgress` is not a function.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imapUnordered<T, R>(
@@ -468,17 +470,21 @@ export class Pool {
     settle: boolean,
   ): Promise<R[]> {
     let spec: FunctionSpec;
+    let settings: MapSettings;
     try {
       spec = this.#specOf(fn);
-      if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
-      callback("onProgress", options.onProgress);
+      settings = mapSettings(options);
       this.#refuse();
+      // Inside the try, as all of it: the method returns a promise, and
+      // rejects it for any input, even a revoked Proxy that Array.isArray throws on.
+      if (Array.isArray(items)) {
+        return this.#collectCall<R>(spec, fn, items, settings, spread, settle);
+      }
     } catch (error) {
       return Promise.reject(error);
     }
-    if (Array.isArray(items)) return this.#collectCall<R>(spec, fn, items, options, spread, settle);
     return readAll(items, spread ? "starmap" : "map").then((list) =>
-      this.#collectCall<R>(spec, fn, list, options, spread, settle)
+      this.#collectCall<R>(spec, fn, list, settings, spread, settle)
     );
   }
 
@@ -486,16 +492,16 @@ export class Pool {
     spec: FunctionSpec,
     fn: unknown,
     items: unknown[],
-    options: MapOptions,
+    settings: MapSettings,
     spread: boolean,
     settle: boolean,
   ): Promise<R[]> {
     // Admitted before close(); only a pool already shut down turns it away.
     if (this.#engine.state === "closed") return Promise.reject(this.#engine.refusal());
-    const chunkSize = options.chunkSize ??
+    const chunkSize = settings.chunkSize ??
       Math.max(1, Math.ceil(items.length / (4 * this.#workers)));
     const total = items.length;
-    const onProgress = options.onProgress;
+    const onProgress = settings.onProgress;
     const call = new CollectCall<R>(
       this.#engine,
       this.#callOptions(
@@ -504,7 +510,7 @@ export class Pool {
         spread,
         settle,
         chunkSize,
-        options.signal,
+        settings.signal,
         onProgress === undefined ? undefined : (done) => onProgress(done, total),
       ),
       items,
@@ -524,7 +530,8 @@ export class Pool {
     const maxInFlight = options.maxInFlight ??
       Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
     positiveInteger("maxInFlight", maxInFlight);
-    callback("onProgress", options.onProgress);
+    const signal = abortSignal(options.signal);
+    const onProgress = callback("onProgress", options.onProgress);
     if (
       items === null || typeof items !== "object" && typeof items !== "function" ||
       !(Symbol.iterator in items || Symbol.asyncIterator in items)
@@ -535,7 +542,7 @@ export class Pool {
     }
     this.#refuse();
     const call = new StreamCall(this.#engine, {
-      ...this.#callOptions(spec, fn, false, false, chunkSize, options.signal, options.onProgress),
+      ...this.#callOptions(spec, fn, false, false, chunkSize, signal, onProgress),
       ordered,
       maxInFlight,
     }, items);
@@ -622,13 +629,42 @@ function functionSpec(fn: unknown, name: string): FunctionSpec {
   return { kind: "source", source, name: (fn as AnyFunction).name };
 }
 
+/** The options of `map`, `starmap` or `mapSettled`, each read once and checked. */
+interface MapSettings {
+  readonly chunkSize: number | undefined;
+  readonly signal: AbortSignal | undefined;
+  readonly onProgress: ((done: number, total: number) => void) | undefined;
+}
+
+function mapSettings(options: MapOptions): MapSettings {
+  const chunkSize = options.chunkSize;
+  if (chunkSize !== undefined) positiveInteger("chunkSize", chunkSize);
+  return {
+    chunkSize,
+    signal: abortSignal(options.signal),
+    onProgress: callback("onProgress", options.onProgress),
+  };
+}
+
 /** Refuses a callback option that is neither a function nor absent. */
-function callback(name: string, value: unknown): void {
+function callback<F>(name: string, value: F | undefined): F | undefined {
   if (value !== undefined && typeof value !== "function") {
     throw new TypeError(
       `Cannot use "${name}" as it must be a function: current value is ${describe(value)}`,
     );
   }
+  return value;
+}
+
+/**
+ * Refuses a `signal` that is not an `AbortSignal`: the call would listen to
+ * it after it had started, and fail half-made.
+ */
+function abortSignal(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new TypeError(
+    `Cannot use "signal" as it must be an AbortSignal: current value is ${describe(value)}`,
+  );
 }
 
 function positiveInteger(name: string, value: unknown): void {

@@ -182,3 +182,91 @@ Deno.test({
     return assertCase("recorder whose chunk throws", Array(6).fill(thrown));
   },
 });
+
+Deno.test({
+  ...needs(
+    "every method rejects a signal that is not an AbortSignal, and the pool still closes",
+    runs,
+  ),
+  fn: () => {
+    const refused = {
+      error: "TypeError",
+      message: 'Cannot use "signal" as it must be an AbortSignal: current value is an object',
+    };
+    return assertCase("signal that is not an AbortSignal", Array(6).fill(refused));
+  },
+});
+
+Deno.test({
+  ...needs(
+    "Pool.imap() rejects when its input's iterator cannot be had, and the pool still closes",
+    runs,
+  ),
+  fn: () => {
+    const thrown = { error: "EvalError", message: "no iterator" };
+    return assertCase("input whose iterator cannot be had", [thrown, thrown, thrown]);
+  },
+});
+
+Deno.test({
+  ...needs(
+    "Pool.map() rejects when an element of its input throws as it is read, and the pool still closes",
+    runs,
+  ),
+  fn: () => {
+    const thrown = { error: "EvalError", message: "no item 30" };
+    return assertCase("array whose element getter throws", [thrown, thrown]);
+  },
+});
+
+/** Every method, called with `items` and `options`, as a promise of its first result. */
+function callEach(
+  pool: Pool,
+  items: unknown,
+  options: unknown,
+): [string, () => Promise<unknown>][] {
+  const identity = (n: unknown) => n;
+  const any = items as unknown[];
+  const opts = options as Record<string, never>;
+  return [
+    ["map", () => pool.map(identity, any, opts)],
+    ["starmap", () => pool.starmap(identity, any as [unknown][], opts)],
+    ["mapSettled", () => pool.mapSettled(identity, any, opts)],
+    ["apply", () => pool.apply(identity, [1], opts)],
+    ["imap", () => pool.imap(identity, any, opts).next()],
+    ["imapUnordered", () => pool.imapUnordered(identity, any, opts).next()],
+  ];
+}
+
+Deno.test("every method rejects, never throws, for options whose getters throw", async () => {
+  await using pool = new Pool({ workers: 1 });
+  for (const option of ["chunkSize", "signal", "onProgress", "maxInFlight"]) {
+    const thrown = new RangeError(`no ${option}`);
+    const options = Object.defineProperty({}, option, {
+      get() {
+        throw thrown;
+      },
+    });
+    for (const [method, call] of callEach(pool, [1, 2], options)) {
+      if (option === "maxInFlight" && !method.startsWith("imap")) continue;
+      if (option !== "signal" && method === "apply") continue;
+      let promise: Promise<unknown> | undefined;
+      assert.doesNotThrow(() => promise = call(), `${method} threw for ${option}`);
+      assert.equal(await rejection(promise as Promise<unknown>, `${method}`), thrown);
+    }
+  }
+});
+
+Deno.test("every method rejects, never throws, for an input that is a revoked Proxy", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const { proxy, revoke } = Proxy.revocable([], {});
+  revoke();
+  for (const [method, call] of callEach(pool, proxy, {})) {
+    if (method === "apply") continue;
+    let promise: Promise<unknown> | undefined;
+    assert.doesNotThrow(() => promise = call(), `${method} threw`);
+    const error = await rejection(promise as Promise<unknown>, method);
+    assert.ok(error instanceof TypeError, `${method}: ${error}`);
+    assert.match(error.message, /revoked/);
+  }
+});
