@@ -8,7 +8,7 @@ import { CollectCall, type Settled, StreamCall } from "./_call.ts";
 import type { CallOptions } from "./_call.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
-import { type AnyFunction, ModuleTask } from "./module_task.ts";
+import { ModuleTask } from "./module_task.ts";
 import { describeCause } from "./errors.ts";
 import { Recorder } from "./recorder.ts";
 
@@ -579,7 +579,7 @@ export class Pool {
   ): CallOptions {
     return {
       fnId: this.#known.get(fn as object)?.fnId ?? this.#engine.fnId(spec),
-      taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
+      taskName: spec.kind === "module" ? spec.exportName : spec.name,
       spread,
       settle,
       chunkSize,
@@ -610,7 +610,15 @@ async function readAll(items: unknown, method: string): Promise<unknown[]> {
 /** How a worker finds `fn`: by module and export, or by its source. */
 function functionSpec(fn: unknown, name: string): FunctionSpec {
   if (fn instanceof ModuleTask) {
-    return { kind: "module", url: fn.url, exportName: fn.exportName };
+    const { url, exportName } = fn;
+    // They travel to the workers in a message: anything else might not clone.
+    if (typeof url !== "string" || typeof exportName !== "string") {
+      throw new TypeError(
+        `Cannot run "${name}" in a worker as its module URL and export name must be strings: ` +
+          `current values are ${describe(url)} and ${describe(exportName)}`,
+      );
+    }
+    return { kind: "module", url, exportName };
   }
   if (typeof fn !== "function") {
     throw new TypeError(
@@ -626,7 +634,21 @@ function functionSpec(fn: unknown, name: string): FunctionSpec {
         `native and bound functions cannot be shipped (wrap it in an arrow function)`,
     );
   }
-  return { kind: "source", source, name: (fn as AnyFunction).name };
+  return { kind: "source", source, name: functionName(fn) };
+}
+
+/**
+ * A function's name, for messages and stack traces, read once. A `name`
+ * that is not a string, or whose getter throws, counts as none: it travels
+ * to the workers in a message, where a symbol could not be cloned.
+ */
+function functionName(fn: { readonly name?: unknown }): string {
+  try {
+    const name = fn.name;
+    return typeof name === "string" ? name : "";
+  } catch {
+    return "";
+  }
 }
 
 /** The options of `map`, `starmap` or `mapSettled`, each read once and checked. */

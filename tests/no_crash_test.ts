@@ -9,7 +9,7 @@
  * fails its test instead of ending the test run.
  */
 import assert from "node:assert/strict";
-import { Pool, PoolClosedError } from "../lib/mod.ts";
+import { Pool, PoolClosedError, TaskError } from "../lib/mod.ts";
 import { rejection, within } from "./_deadline.ts";
 import { runDeno } from "./_io.ts";
 import { needs } from "./_needs.ts";
@@ -269,4 +269,45 @@ Deno.test("every method rejects, never throws, for an input that is a revoked Pr
     assert.ok(error instanceof TypeError, `${method}: ${error}`);
     assert.match(error.message, /revoked/);
   }
+});
+
+Deno.test({
+  ...needs("Pool.map() runs a task whose name is a symbol", runs),
+  fn: () => assertCase("task whose name is a symbol", [{ value: [2, 4] }, { value: 42 }]),
+});
+
+Deno.test({
+  ...needs("a pool runs an initializer whose name is a symbol", runs),
+  fn: () => assertCase("initializer whose name is a symbol", [{ value: "initialized" }]),
+});
+
+Deno.test({
+  ...needs(
+    "Pool.map() rejects a module task whose export name is not a string with a TypeError",
+    runs,
+  ),
+  fn: () =>
+    assertCase("module task whose export name is a symbol", [{
+      error: "TypeError",
+      message: 'Cannot run "fn" in a worker as its module URL and export name must be strings: ' +
+        `current values are "${new URL("./fixtures/no_crash.ts", import.meta.url).href}" ` +
+        "and Symbol(double)",
+    }]),
+});
+
+Deno.test("Pool.apply() runs a task whose name getter throws, naming no task in its errors", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const task = (n: number) => {
+    if (n < 0) throw new RangeError("negative");
+    return n * 2;
+  };
+  Object.defineProperty(task, "name", {
+    get() {
+      throw new Error("no name");
+    },
+  });
+  assert.equal(await within(pool.apply(task, [21]), "apply"), 42);
+  const error = await rejection(pool.apply(task, [-1]), "apply");
+  assert.ok(error instanceof TaskError, String(error));
+  assert.equal(error.message, "Task 0 failed: RangeError: negative");
 });
