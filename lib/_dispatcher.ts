@@ -24,13 +24,7 @@
 
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Call, Chunk, Engine } from "./_call.ts";
-import type {
-  ChunkItems,
-  ChunkResult,
-  FromWorker,
-  FunctionSpec,
-  RunChunk,
-} from "./_protocol.ts";
+import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from "./_protocol.ts";
 import { CpuBoard } from "./_cpu_board.ts";
 import { Deque } from "./_queue.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
@@ -271,7 +265,7 @@ export class Dispatcher implements Engine {
       handle.run(chunks, wire);
       handle.lastSent = ++this.#sends;
     } catch (error) {
-      this.#unsendable(chunks, error);
+      this.#unsendable(handle, chunks, error);
       return;
     }
     if (handle.sent >= this.#options.maxTasksPerChild) handle.retiring = true;
@@ -281,8 +275,15 @@ export class Dispatcher implements Engine {
    * A batch could not be cloned. Find the items at fault (this runs only on
    * failure, so trying each one is affordable), fail them with an error that
    * names their index, and send the rest again.
+   *
+   * Where no item of a chunk is at fault on its own (a getter that throws
+   * only on some reads), the chunk is sent again at once, alone: were it
+   * queued again with the others, the next batch could fail the same way,
+   * and the pool would try it for ever, one microtask after another. Alone,
+   * a chunk that still cannot be sent fails each of its items.
    */
-  #unsendable(chunks: Chunk[], batchError: unknown): void {
+  #unsendable(handle: WorkerHandle, chunks: Chunk[], batchError: unknown): void {
+    const alone: Chunk[] = [];
     for (let c = chunks.length - 1; c >= 0; c--) {
       const chunk = chunks[c];
       const call = chunk.call;
@@ -293,16 +294,19 @@ export class Dispatcher implements Engine {
           structuredClone(chunk.items[i]);
         } catch (error) {
           bad.push(i);
-          reasons.set(i, error instanceof Error ? error.message : String(error));
+          reasons.set(i, cloneFailure(error));
         }
       }
       if (bad.length === 0) {
-        if (chunks.length === 1) {
-          call.fail(new TypeError(`Cannot send a chunk to a worker: ${String(batchError)}`));
-        } else {
-          this.#queue.unshift(chunk);
+        if (chunks.length > 1) {
+          alone.unshift(chunk);
+          continue;
         }
-        continue;
+        // Alone, and still no item at fault on its own: each shares the blame.
+        for (let i = 0; i < chunk.items.length; i++) {
+          bad.push(i);
+          reasons.set(i, cloneFailure(batchError));
+        }
       }
       let from = 0;
       for (const i of bad) {
@@ -321,6 +325,7 @@ export class Dispatcher implements Engine {
         this.#queue.unshift(this.#part(chunk, from, chunk.items.length, 0));
       }
     }
+    for (const chunk of alone) if (!chunk.call.finished) this.#send(handle, [chunk]);
     this.submitLater();
   }
 
@@ -721,4 +726,9 @@ function deathNote(who: string, how: "close" | "exit" | "uncaught", cause: unkno
     : `an uncaught error: ${
       cause instanceof Error ? describeCause(cause.message) : describeCause(cause)
     }`;
+}
+
+/** Why a value could not be cloned: what a getter threw may be anything, even what String() throws on. */
+function cloneFailure(error: unknown): string {
+  return error instanceof Error ? describeCause(error.message) : describeCause(error);
 }

@@ -311,3 +311,31 @@ Deno.test("Pool.apply() runs a task whose name getter throws, naming no task in 
   assert.ok(error instanceof TaskError, String(error));
   assert.equal(error.message, "Task 0 failed: RangeError: negative");
 });
+
+Deno.test({
+  ...needs("Pool.map() rejects an item whose getter throws what has no string form", runs),
+  fn: () =>
+    assertCase("item whose getter throws what has no string form", [{
+      error: "TypeError",
+      message: "Cannot send item 1 to a worker: [object Object] (items must be " +
+        "structured-cloneable: no functions, symbols or objects with methods)",
+    }]),
+});
+
+Deno.test({
+  ...needs(
+    "Pool.mapSettled() fails an item that clones only on some reads, instead of resending it for ever",
+    runs,
+  ),
+  fn: () =>
+    assertCase("item whose getter throws on every other read", [
+      {
+        value: {
+          fulfilled: 19_999,
+          flaky: "TypeError: Cannot send item 15000 to a worker: flaky (items must be " +
+            "structured-cloneable: no functions, symbols or objects with methods)",
+        },
+      },
+      { value: "still working" },
+    ]),
+});
