@@ -25,7 +25,7 @@ export type Task<A extends unknown[], R> =
 /** Options for {@linkcode Pool}. */
 export interface PoolOptions {
   /**
-   * Number of workers.
+   * Number of workers, at most 1,024.
    * @default {navigator.hardwareConcurrency}
    */
   readonly workers?: number;
@@ -87,6 +87,14 @@ export interface PoolOptions {
  * Permissions for a pool's workers: see {@linkcode PoolOptions.permissions}.
  */
 export type WorkerPermissions = "none" | "inherit" | Deno.PermissionOptionsObject;
+
+/**
+ * Most workers a pool may have. The pool starts them all, busy or not, and
+ * each is a thread with a V8 heap of its own (8 MB idle, on Deno 2.9.6): a
+ * mistyped count of a million would start threads until the process ran out
+ * of memory and ended.
+ */
+const MAX_WORKERS = 1024;
 
 /** Items `imap` keeps in flight by default, at the least: about a round trip's worth of tiny tasks. */
 const MIN_IN_FLIGHT = 256;
@@ -178,16 +186,22 @@ export class Pool {
    * caller, and the first worker's work, waiting for the last one.
    *
    * @throws {RangeError} An option is out of range: `workers`,
-   * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
-   * negative or not a number.
+   * `maxTasksPerChild` or `maxCrashes` not a positive integer, `workers`
+   * over 1,024, `idleTimeout` negative or not a number.
    * @throws {TypeError} `initializer` is not a function or a module task;
    * `initArgs` is not an array, or holds a value that cannot be cloned;
    * `recorder` is not a `Recorder`; `permissions` is not `"none"`,
    * `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
-    const workers = options.workers ?? navigator.hardwareConcurrency;
+    const workers = options.workers ?? Math.min(navigator.hardwareConcurrency, MAX_WORKERS);
     positiveInteger("workers", workers);
+    if (workers > MAX_WORKERS) {
+      throw new RangeError(
+        `Cannot use "workers" as it must be at most ${MAX_WORKERS} ` +
+          `(each worker is a thread with a heap of its own): current value is ${workers}`,
+      );
+    }
     const maxTasksPerChild = options.maxTasksPerChild ?? Infinity;
     if (maxTasksPerChild !== Infinity) positiveInteger("maxTasksPerChild", maxTasksPerChild);
     const maxCrashes = options.maxCrashes ?? 3;

@@ -339,3 +339,21 @@ Deno.test({
       { value: "still working" },
     ]),
 });
+
+Deno.test("new Pool() throws a RangeError for more workers than it can start", async () => {
+  for (const workers of [1025, 100_000, 2 ** 31]) {
+    let pool: Pool | undefined;
+    try {
+      assert.throws(
+        () => pool = new Pool({ workers }),
+        new RangeError(
+          `Cannot use "workers" as it must be at most 1024 (each worker is a thread with a heap ` +
+            `of its own): current value is ${workers}`,
+        ),
+      );
+    } finally {
+      // Made after all: end it before it starts a worker.
+      await pool?.terminate();
+    }
+  }
+});
