@@ -49,6 +49,9 @@ export interface DispatcherOptions {
   readonly recorder: Recorder | undefined;
 }
 
+/** The longest delay a timer takes, in ms: 2^31 - 1, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Queued work per worker, in ms, that the window aims for. */
 const TARGET_QUEUED_MS = 2;
 const MIN_WINDOW = 2;
@@ -688,6 +691,9 @@ export class Dispatcher implements Engine {
   }
 
   #armIdleTimer(ms: number): void {
+    // A delay longer than a timer holds would be cut to 1 ms, and the timer
+    // would fire every millisecond, each time finding time left. Capped, it
+    // fires early and sets itself again for what is left.
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       // Busy: the next idle moment sets it again.
@@ -696,7 +702,7 @@ export class Dispatcher implements Engine {
       if (left > 0) return this.#armIdleTimer(left);
       this.#stopSpawning();
       for (const handle of [...this.#handles]) this.#remove(handle);
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   #stopSpawning(): void {
