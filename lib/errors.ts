@@ -206,10 +206,26 @@ export function reviveError(serialized: SerializedError): unknown {
   return error;
 }
 
-/** A new error of the serialized one's class, holding what its constructor takes. */
+/**
+ * A new error of the serialized one's class, holding what its constructor
+ * takes. Never throws: this runs inside the handler of a worker's message.
+ */
 function construct(serialized: SerializedError): Error {
+  const Class = ERROR_CLASSES.get(serialized.type) ?? Error;
+  try {
+    return constructWithFields(serialized, Class);
+  } catch {
+    // The class refused the fields (a subclass's getter gave a negative quota).
+  }
+  try {
+    return new Class(serialized.message);
+  } catch {
+    return new Error(serialized.message);
+  }
+}
+
+function constructWithFields(serialized: SerializedError, Class: ErrorClass): Error {
   const { type, message } = serialized;
-  const Class = ERROR_CLASSES.get(type) ?? Error;
   switch (type) {
     case "AggregateError":
       return new AggregateError(serialized.errors?.map(reviveValue) ?? [], message);

@@ -378,3 +378,16 @@ Deno.test({
     assert.doesNotMatch(result.stderr, /TimeoutOverflowWarning/);
   },
 });
+
+Deno.test({
+  ...needs("Pool.apply() rejects with TaskError for an error whose fields its class refuses", runs),
+  fn: () =>
+    assertCase("error whose fields its class refuses", [
+      {
+        error: "TaskError",
+        message: "Task 0 failed: QuotaExceededError: over the quota",
+        cause: { error: "QuotaExceededError", message: "over the quota" },
+      },
+      { value: { quotaExceeded: true, quota: null } },
+    ]),
+});
