@@ -458,8 +458,9 @@ export class Dispatcher implements Engine {
    * Its initializer, while it ran or before the worker's first task (the
    * only code that had run there), breaks the pool as an initializer that
    * throws does: every fresh worker would die the same way. A task module
-   * that it imported is blamed on the first chunk that needed it, all of it,
-   * as none of its items started. A worker that died between chunks (a
+   * that it imported, or a task's source that it compiled (a class's static
+   * block runs then), is blamed on the first chunk that needed it, all of
+   * it, as none of its items started. A worker that died between chunks (a
    * timer an earlier task left behind) had already sent that task's result:
    * its chunks go back to the queue, and no task is blamed.
    */
@@ -483,6 +484,7 @@ export class Dispatcher implements Engine {
     const held: Chunk[] = [];
     while (handle.inFlight.size > 0) held.push(handle.inFlight.shift() as Chunk);
     let chunkId = death.chunkId;
+    // Died loading a function: importing its module, or compiling its source.
     const importing = chunkId === null && typeof loading === "number";
     if (importing) chunkId = held.find((chunk) => chunk.call.fnId === loading)?.id ?? null;
     const byId = new Map(results.map((result) => [result[0], result]));
@@ -515,9 +517,11 @@ export class Dispatcher implements Engine {
       const tried = `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`;
       for (let i = done; i < end && !call.finished; i++) {
         const at = chunk.start + i;
-        const doing = importing
+        const doing = !importing
+          ? `running task ${at} (${deathNote("the task", how, cause)})`
+          : this.#specs[call.fnId].kind === "module"
           ? `importing the module of task ${at} (${deathNote("the module", how, cause)})`
-          : `running task ${at} (${deathNote("the task", how, cause)})`;
+          : `loading the function of task ${at} (${deathNote("the function", how, cause)})`;
         call.itemFailed(
           at,
           new WorkerCrashedError(`Worker ${handle.id} died while ${doing}; ${tried}`, {

@@ -173,8 +173,8 @@ export type FromWorker =
     readonly index: number;
     /**
      * When no chunk was running, what the worker was loading: `"init"`, its
-     * initializer; a number, the module of the function with that id; `null`,
-     * nothing (it was between chunks).
+     * initializer; a number, the function with that id (importing its
+     * module, or compiling its source); `null`, nothing (it was between chunks).
      */
     readonly loading: "init" | number | null;
   };

@@ -720,21 +720,26 @@ export function workerMain(): void {
     switch (message.type) {
       case "define":
         return message.spec.kind === "source"
-          ? void fns.set(message.fnId, defineSync(message.spec))
+          ? defineSync(message.fnId, message.spec)
           : define(message);
       case "init":
         return initialize(message);
     }
   }
 
-  function defineSync(
-    spec: FunctionSpec & { kind: "source" },
-  ): { fn: Fn | null; failure: unknown } {
+  /**
+   * Compiles a function sent by its source. That runs code (a class's static
+   * blocks and computed keys), which may end the worker: `loading` says then
+   * whose fault it was.
+   */
+  function defineSync(fnId: number, spec: FunctionSpec & { kind: "source" }): void {
+    loading = fnId;
     try {
-      return { fn: compile(spec), failure: null };
+      fns.set(fnId, { fn: compile(spec), failure: null });
     } catch (error) {
-      return { fn: null, failure: error };
+      fns.set(fnId, { fn: null, failure: error });
     }
+    loading = null;
   }
 
   /** Handles messages strictly in order; an async step pauses the queue, never reorders it. */

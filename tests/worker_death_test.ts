@@ -444,3 +444,28 @@ Deno.test("a task that clears self.onmessage or replaces self.postMessage leaves
     await pool.terminate();
   }
 });
+
+Deno.test("a task that kills its worker as it is compiled fails with WorkerCrashedError after maxCrashes workers", async () => {
+  const pool = new Pool({ workers: 1, maxCrashes: 2 });
+  // A class's static block runs when its source is compiled: here, in a worker only.
+  const task = class {
+    static {
+      if ("WorkerGlobalScope" in globalThis) self.close();
+    }
+  } as unknown as (n: number) => number;
+  try {
+    const settled = await within(pool.mapSettled(task, [1, 2], { chunkSize: 2 }), "mapSettled");
+    settled.forEach((outcome, index) => {
+      assert.ok(outcome.status === "rejected", `item ${index} ${outcome.status}`);
+      assert.ok(outcome.reason instanceof WorkerCrashedError, String(outcome.reason));
+      assert.equal(
+        outcome.reason.message,
+        `Worker 2 died while loading the function of task ${index} ` +
+          "(the function called self.close()); it was tried on 2 workers",
+      );
+    });
+    assert.equal(await within(pool.apply(() => "alive", []), "apply"), "alive");
+  } finally {
+    await pool.terminate();
+  }
+});
