@@ -340,6 +340,12 @@ export class StreamCall extends Call {
         let step = source.next();
         if (step instanceof Promise) step = await step;
         if (this.finished) break;
+        if (step === null || typeof step !== "object") {
+          // As for-of would: read as an object, it would yield undefined for ever.
+          throw new TypeError(
+            `Cannot imap as the input's iterator must return objects: it returned ${String(step)}`,
+          );
+        }
         const { done, value } = step as IteratorResult<unknown>;
         if (done) break;
         if (batch.length === 0) batchStart = this.#pulled;

@@ -391,3 +391,23 @@ Deno.test({
       { value: { quotaExceeded: true, quota: null } },
     ]),
 });
+
+Deno.test("Pool.imap() throws a TypeError when its input's iterator returns something that is not an object", async () => {
+  // Terminated, not closed, at the end: a stream that never ends would hold a closing pool open.
+  const pool = new Pool({ workers: 1 });
+  try {
+    for (const result of [5, undefined, "done"]) {
+      const input = {
+        [Symbol.iterator]: () => ({ next: () => result }),
+      } as unknown as Iterable<number>;
+      const error = await rejection(pool.imap((n: number) => n, input).next(), "next()");
+      assert.ok(error instanceof TypeError, String(error));
+      assert.equal(
+        error.message,
+        `Cannot imap as the input's iterator must return objects: it returned ${String(result)}`,
+      );
+    }
+  } finally {
+    await pool.terminate();
+  }
+});
