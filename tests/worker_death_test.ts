@@ -469,3 +469,25 @@ Deno.test("a task that kills its worker as it is compiled fails with WorkerCrash
     await pool.terminate();
   }
 });
+
+Deno.test("an initializer that throws what can be neither cloned nor read fails calls with WorkerInitError", async () => {
+  const pool = new Pool({
+    workers: 1,
+    initializer: () => {
+      const { proxy, revoke } = Proxy.revocable({}, {});
+      revoke();
+      throw proxy;
+    },
+  });
+  try {
+    const error = await rejection(pool.apply(() => 1, []), "the call");
+    assert.ok(error instanceof WorkerInitError, String(error));
+    assert.equal(
+      error.message,
+      "The pool's initializer failed in worker 1: [object that cannot be read]",
+    );
+    assert.equal(error.cause, "[object that cannot be read]");
+  } finally {
+    await pool.terminate();
+  }
+});
