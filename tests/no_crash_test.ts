@@ -411,3 +411,42 @@ Deno.test("Pool.imap() throws a TypeError when its input's iterator returns some
     await pool.terminate();
   }
 });
+
+Deno.test("new Pool() throws what an option's getter threw, and starts no worker", () => {
+  for (const option of ["workers", "initializer", "initArgs", "recorder", "permissions"]) {
+    const thrown = new EvalError(`no ${option}`);
+    const options = Object.defineProperty({}, option, {
+      get() {
+        throw thrown;
+      },
+    });
+    // A worker or a timer left behind would fail this test's sanitizers.
+    assert.throws(() => new Pool(options), (error) => error === thrown);
+  }
+});
+
+Deno.test("Pool.map() fails a Proxy item with a TypeError naming its index", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const trap = () => {
+    throw new Error("trapped");
+  };
+  const proxy = new Proxy({}, { get: trap, ownKeys: trap, getPrototypeOf: trap });
+  const error = await rejection(pool.map((x: unknown) => x, [1, proxy, 3]), "map");
+  assert.ok(error instanceof TypeError, String(error));
+  assert.equal(
+    error.message,
+    "Cannot send item 1 to a worker: trapped (items must be " +
+      "structured-cloneable: no functions, symbols or objects with methods)",
+  );
+  const settled = await within(pool.mapSettled((x: unknown) => x, [1, proxy, 3]), "mapSettled");
+  assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
+});
+
+Deno.test("Pool.map() runs a function whose own toString throws, by its real source", async () => {
+  await using pool = new Pool({ workers: 1 });
+  const double = (n: number) => n * 2;
+  double.toString = () => {
+    throw new Error("no source");
+  };
+  assert.deepEqual(await within(pool.map(double, [1, 2]), "map"), [2, 4]);
+});
