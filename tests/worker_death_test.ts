@@ -491,3 +491,29 @@ Deno.test("an initializer that throws what can be neither cloned nor read fails 
     await pool.terminate();
   }
 });
+
+Deno.test({
+  ...needs(
+    "a task module that throws on import fails its items with TaskError, and kills no worker",
+    { name: "read", path: fixtures },
+  ),
+  fn: async () => {
+    const tasks = new TaskModule<typeof import("./fixtures/dies_on_import.ts")>(
+      new URL("dies_on_import.ts?throw", fixtures),
+    );
+    // One crash would fail an item with WorkerCrashedError.
+    const pool = new Pool({ workers: 1, maxCrashes: 1, permissions: { read: [fixtures] } });
+    try {
+      const settled = await within(pool.mapSettled(tasks.task("double"), [1, 2]), "mapSettled");
+      settled.forEach((outcome, index) => {
+        assert.ok(outcome.status === "rejected", `item ${index} ${outcome.status}`);
+        assert.ok(outcome.reason instanceof TaskError, String(outcome.reason));
+        assert.equal(outcome.reason.index, index);
+        assert.ok(outcome.reason.cause instanceof URIError);
+        assert.equal(outcome.reason.cause.message, "the module failed to load");
+      });
+    } finally {
+      await pool.terminate();
+    }
+  },
+});
