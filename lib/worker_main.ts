@@ -147,8 +147,9 @@ export function workerMain(): void {
   let running: Running | null = null;
   /**
    * What the worker is loading while no chunk runs: `"init"` while its
-   * initializer runs, or the id of a function whose module it imports. If
-   * the worker dies then, this says whose fault it was (see `FromWorker`).
+   * initializer runs, or the id of a function whose module it imports or
+   * whose source it compiles. If the worker dies then, this says whose fault
+   * it was (see `FromWorker`).
    */
   let loading: "init" | number | null = null;
   let batchOut: ChunkResult[] = [];
@@ -161,33 +162,26 @@ export function workerMain(): void {
    * same way). Taken when the worker starts, before any task could change them.
    */
   const errorTypes = new Map<unknown, string>();
-  {
-    const global = globalThis as unknown as Record<string, { prototype?: unknown } | undefined>;
-    const wasm = WebAssembly as unknown as Record<string, { prototype?: unknown } | undefined>;
-    const named: [string, { prototype?: unknown } | undefined][] = [
-      ...[
-        "AggregateError",
-        "EvalError",
-        "RangeError",
-        "ReferenceError",
-        "SyntaxError",
-        "TypeError",
-        "URIError",
-        "SuppressedError",
-        "DOMException",
-        "QuotaExceededError",
-      ].map((name): [string, { prototype?: unknown } | undefined] => [name, global[name]]),
-      ...["CompileError", "LinkError", "RuntimeError"].map((
-        name,
-      ): [string, { prototype?: unknown } | undefined] => [`WebAssembly.${name}`, wasm[name]]),
-      ...Object.entries(Deno.errors).map((
-        [name, ctor],
-      ): [string, { prototype?: unknown }] => [`Deno.errors.${name}`, ctor]),
-    ];
-    for (const [name, ctor] of named) {
-      if (typeof ctor === "function") errorTypes.set(ctor.prototype, name);
+  function addErrorTypes(prefix: string, holder: object, names: readonly string[]): void {
+    for (const name of names) {
+      const ctor = (holder as Record<string, unknown>)[name];
+      if (typeof ctor === "function") errorTypes.set(ctor.prototype, prefix + name);
     }
   }
+  addErrorTypes("", globalThis, [
+    "AggregateError",
+    "EvalError",
+    "RangeError",
+    "ReferenceError",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "SuppressedError",
+    "DOMException",
+    "QuotaExceededError",
+  ]);
+  addErrorTypes("WebAssembly.", WebAssembly, ["CompileError", "LinkError", "RuntimeError"]);
+  addErrorTypes("Deno.errors.", Deno.errors, Object.keys(Deno.errors));
 
   /** `object[key]`, or `null` when reading it throws (a getter, a Proxy's trap). */
   function read(object: unknown, key: PropertyKey): { value: unknown } | null {
@@ -220,6 +214,15 @@ export function workerMain(): void {
       // A Proxy whose traps throw, or one that was revoked.
     }
     return `[${typeof value} that cannot be read]`;
+  }
+
+  /** A copy of an array's items, or `null` when it is not one or cannot be read (a Proxy). */
+  function arrayItems(value: unknown): unknown[] | null {
+    try {
+      return Array.isArray(value) ? Array.from(value) : null;
+    } catch {
+      return null;
+    }
   }
 
   function isError(value: unknown): value is Error {
@@ -311,12 +314,11 @@ export function workerMain(): void {
     if (cause !== null) serialized.cause = serializeValue(cause.value, depth + 1);
     if (type === "AggregateError") {
       apart.add("errors");
-      const errors = read(error, "errors");
-      if (errors !== null && Array.isArray(errors.value)) {
+      const errors = arrayItems(read(error, "errors")?.value);
+      if (errors !== null) {
         const list: SerializedValue[] = [];
-        for (let i = 0; i < errors.value.length; i++) {
-          const item = read(errors.value, i);
-          const value = serializeValue(item === null ? undefined : item.value, depth + 1);
+        for (const item of errors) {
+          const value = serializeValue(item, depth + 1);
           if (value !== undefined) list.push(value);
         }
         serialized.errors = list;

@@ -109,6 +109,22 @@ Deno.test("a thrown value of any shape fails its item with TaskError, never a cr
         assert.deepEqual(settled.reason.cause, cause);
       });
     }
+    await t.step("an AggregateError whose errors are a revoked Proxy", async () => {
+      const error = await rejection(
+        pool.apply(() => {
+          const { proxy, revoke } = Proxy.revocable([], {});
+          revoke();
+          const error = new AggregateError([], "unreadable");
+          error.errors = proxy;
+          throw error;
+        }, []),
+        "the call",
+      );
+      assert.ok(error instanceof TaskError, String(error));
+      assert.ok(error.cause instanceof AggregateError, String(error.cause));
+      assert.equal(error.cause.message, "unreadable");
+      assert.deepEqual(error.cause.errors, []);
+    });
     await t.step("an Error whose every property throws when read", async () => {
       const error = await rejection(
         pool.apply(() => {
