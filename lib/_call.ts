@@ -8,7 +8,7 @@
 
 import type { ChunkItems } from "./_protocol.ts";
 import { Deque } from "./_queue.ts";
-import { TaskError } from "./errors.ts";
+import { describeCause, TaskError } from "./errors.ts";
 import { pack } from "./_wire.ts";
 
 /** Consecutive items of one call, handed to one worker at a time. */
@@ -83,7 +83,6 @@ export abstract class Call {
     this.#taskName = options.taskName;
     this.#signal = options.signal;
     this.#onProgress = options.onProgress;
-    engine.track(this);
     if (this.#signal !== undefined) {
       this.#onAbort = () => {
         if (this.finished) return;
@@ -93,6 +92,9 @@ export abstract class Call {
       };
       this.#signal.addEventListener("abort", this.#onAbort, { once: true });
     }
+    // Tracked last: a call that threw while it was made was never tracked,
+    // and cannot hold a closing pool open.
+    engine.track(this);
   }
 
   /**
@@ -129,16 +131,26 @@ export abstract class Call {
     this.engine.release(this);
   }
 
-  /** Counts finished items for the progress hook. */
+  /**
+   * Counts finished items for the progress hook. The hook runs inside the
+   * handler of a worker's message, where an error that escaped would end the
+   * program: the call fails with it instead, so the caller sees it where it
+   * waits. Callers check `finished` afterwards.
+   */
   protected progress(count: number): void {
     this.#done += count;
-    this.#onProgress?.(this.#done);
+    if (this.#onProgress === undefined) return;
+    try {
+      this.#onProgress(this.#done);
+    } catch (error) {
+      this.fail(error);
+    }
   }
 
   /** Builds the error for a task that threw, naming the item and the function. */
   taskError(index: number, cause: unknown, workerId: number, unsendable = false): TaskError {
     const what = `Task ${index}${this.#taskName ? ` (${this.#taskName})` : ""}`;
-    const detail = cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+    const detail = describeCause(cause);
     const message = unsendable
       ? `${what} returned a value that cannot be sent back from its worker: ${detail}`
       : cause instanceof ReferenceError
@@ -216,8 +228,15 @@ export class CollectCall<R> extends Call {
     this.chunkSize = chunkSize;
     this.#total = items.length;
     this.#remaining = items.length;
-    if (items.length === 0) this.#complete();
-    else this.submitItems(items, 0);
+    try {
+      if (items.length === 0) this.#complete();
+      else this.submitItems(items, 0);
+    } catch (error) {
+      // The input threw as it was read (a getter at an index, a Proxy): the
+      // call fails with it, and its chunks already queued are dropped. A call
+      // left unfinished would hold a closing pool open for ever.
+      this.fail(error);
+    }
   }
 
   /**
@@ -267,7 +286,7 @@ export class CollectCall<R> extends Call {
     }
     this.#remaining -= n;
     this.progress(n);
-    if (this.#remaining === 0) this.#complete();
+    if (this.#remaining === 0 && !this.finished) this.#complete();
   }
 
   itemFailed(index: number, error: unknown): void {
@@ -276,7 +295,7 @@ export class CollectCall<R> extends Call {
     this.#allResults()[index] = { status: "rejected", reason: error };
     this.#remaining--;
     this.progress(1);
-    if (this.#remaining === 0) this.#complete();
+    if (this.#remaining === 0 && !this.finished) this.#complete();
   }
 
   protected rejectWith(error: unknown): void {
@@ -408,6 +427,12 @@ export class StreamCall extends Call {
           }
         }
         if (this.finished) break;
+        if (step === null || typeof step !== "object") {
+          // As for-of would: read as an object, it would yield undefined for ever.
+          throw new TypeError(
+            `Cannot imap as the input's iterator must return objects: it returned ${String(step)}`,
+          );
+        }
         const { done, value } = step as IteratorResult<unknown>;
         if (done) {
           this.#source = null;

@@ -24,18 +24,17 @@
 
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Call, Chunk, Engine } from "./_call.ts";
-import type {
-  ChunkItems,
-  ChunkResult,
-  FromWorker,
-  FunctionSpec,
-  RunChunk,
-  SerializedError,
-} from "./_protocol.ts";
+import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from "./_protocol.ts";
 import { CpuBoard } from "./_cpu_board.ts";
 import { Deque } from "./_queue.ts";
 import { WorkerHandle } from "./_worker_handle.ts";
-import { PoolClosedError, reviveError, WorkerCrashedError, WorkerInitError } from "./errors.ts";
+import {
+  describeCause,
+  PoolClosedError,
+  reviveError,
+  WorkerCrashedError,
+  WorkerInitError,
+} from "./errors.ts";
 import type { Recorder } from "./recorder.ts";
 
 /** Settings the dispatcher runs with; validated by `Pool`. */
@@ -49,6 +48,9 @@ export interface DispatcherOptions {
   readonly permissions: Deno.PermissionOptions | undefined;
   readonly recorder: Recorder | undefined;
 }
+
+/** The longest delay a timer takes, in ms: 2^31 - 1, about 24.8 days. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /** Queued work per worker, in ms, that the window aims for. */
 const TARGET_QUEUED_MS = 2;
@@ -273,7 +275,7 @@ export class Dispatcher implements Engine {
       handle.run(chunks, wire);
       handle.lastSent = ++this.#sends;
     } catch (error) {
-      this.#unsendable(chunks, error);
+      this.#unsendable(handle, chunks, error);
       return;
     }
     if (handle.sent >= this.#options.maxTasksPerChild) handle.retiring = true;
@@ -283,8 +285,15 @@ export class Dispatcher implements Engine {
    * A batch could not be cloned. Find the items at fault (this runs only on
    * failure, so trying each one is affordable), fail them with an error that
    * names their index, and send the rest again.
+   *
+   * Where no item of a chunk is at fault on its own (a getter that throws
+   * only on some reads), the chunk is sent again at once, alone: were it
+   * queued again with the others, the next batch could fail the same way,
+   * and the pool would try it for ever, one microtask after another. Alone,
+   * a chunk that still cannot be sent fails each of its items.
    */
-  #unsendable(chunks: Chunk[], batchError: unknown): void {
+  #unsendable(handle: WorkerHandle, chunks: Chunk[], batchError: unknown): void {
+    const alone: Chunk[] = [];
     for (let c = chunks.length - 1; c >= 0; c--) {
       const chunk = chunks[c];
       const call = chunk.call;
@@ -295,16 +304,19 @@ export class Dispatcher implements Engine {
           structuredClone(chunk.items[i]);
         } catch (error) {
           bad.push(i);
-          reasons.set(i, error instanceof Error ? error.message : String(error));
+          reasons.set(i, cloneFailure(error));
         }
       }
       if (bad.length === 0) {
-        if (chunks.length === 1) {
-          call.fail(new TypeError(`Cannot send a chunk to a worker: ${String(batchError)}`));
-        } else {
-          this.#queue.unshift(chunk);
+        if (chunks.length > 1) {
+          alone.unshift(chunk);
+          continue;
         }
-        continue;
+        // Alone, and still no item at fault on its own: each shares the blame.
+        for (let i = 0; i < chunk.items.length; i++) {
+          bad.push(i);
+          reasons.set(i, cloneFailure(batchError));
+        }
       }
       let from = 0;
       for (const i of bad) {
@@ -323,6 +335,7 @@ export class Dispatcher implements Engine {
         this.#queue.unshift(this.#part(chunk, from, chunk.items.length, 0));
       }
     }
+    for (const chunk of alone) if (!chunk.call.finished) this.#send(handle, [chunk]);
     this.submitLater();
   }
 
@@ -355,14 +368,7 @@ export class Dispatcher implements Engine {
     }
     switch (message.type) {
       case "dying":
-        this.#crashed(
-          handle,
-          message.results,
-          message.chunkId,
-          message.index,
-          message.error,
-          message.how,
-        );
+        this.#crashed(handle, message);
         break;
       case "init-failed":
         this.#broken = new WorkerInitError(
@@ -377,6 +383,7 @@ export class Dispatcher implements Engine {
 
   /** A batch's results, in the order its chunks were sent. */
   #results(handle: WorkerHandle, results: readonly ChunkResult[]): void {
+    handle.answered = true;
     for (const result of results) {
       const chunk = handle.inFlight.shift();
       const [id, values] = result;
@@ -394,12 +401,15 @@ export class Dispatcher implements Engine {
     // The worker could not report this itself, so where it stopped is unknown:
     // the chunk it was running is blamed from its first item.
     const first = handle.inFlight.peek();
-    this.#crashed(handle, [], first?.id ?? null, 0, {
-      name: "Error",
-      message: reason,
-      stack: undefined,
-      props: {},
-    }, "uncaught");
+    this.#crashed(handle, {
+      type: "dying",
+      how: "uncaught",
+      error: { type: "Error", name: "Error", message: reason, stack: undefined, props: {} },
+      results: [],
+      chunkId: first?.id ?? null,
+      index: 0,
+      loading: null,
+    });
     this.#afterChange();
   };
 
@@ -409,7 +419,15 @@ export class Dispatcher implements Engine {
     this.#avgChunkMs = this.#avgChunkMs < 0 ? ms : this.#avgChunkMs * 0.8 + ms * 0.2;
     const window = Math.ceil(TARGET_QUEUED_MS / Math.max(this.#avgChunkMs, 1e-3));
     this.#window = Math.min(MAX_WINDOW, Math.max(MIN_WINDOW, window));
-    this.#options.recorder?.chunk(handle.id, chunk.start, values.length, start, end);
+    const recorder = this.#options.recorder;
+    if (recorder === undefined) return;
+    try {
+      recorder.chunk(handle.id, chunk.start, values.length, start, end);
+    } catch (error) {
+      // A subclass's chunk() threw, inside the handler of a worker's message,
+      // where an error that escaped would end the program.
+      chunk.call.fail(error);
+    }
   }
 
   /** Hands a chunk's results for its first `count` items to its call. */
@@ -442,17 +460,40 @@ export class Dispatcher implements Engine {
    * A worker died. What it finished is delivered; the item it was running is
    * blamed and tried again on a fresh worker until it has killed
    * `maxCrashes` of them; every other chunk it held goes back to the queue.
+   *
+   * A worker that died running no chunk was killed by what it was loading.
+   * Its initializer, while it ran or before the worker's first task (the
+   * only code that had run there), breaks the pool as an initializer that
+   * throws does: every fresh worker would die the same way. A task module
+   * that it imported, or a task's source that it compiled (a class's static
+   * block runs then), is blamed on the first chunk that needed it, all of
+   * it, as none of its items started. A worker that died between chunks (a
+   * timer an earlier task left behind) had already sent that task's result:
+   * its chunks go back to the queue, and no task is blamed.
    */
-  #crashed(
-    handle: WorkerHandle,
-    results: readonly ChunkResult[],
-    chunkId: number | null,
-    index: number,
-    error: SerializedError | null,
-    how: "close" | "exit" | "uncaught",
-  ): void {
+  #crashed(handle: WorkerHandle, death: Extract<FromWorker, { type: "dying" }>): void {
+    const { results, index, error, how, loading } = death;
+    if (
+      death.chunkId === null &&
+      (loading === "init" ||
+        loading === null && this.#options.initializer !== null && !handle.answered)
+    ) {
+      const cause = error === null ? undefined : reviveError(error);
+      this.#broken = new WorkerInitError(
+        `The pool's initializer failed in worker ${handle.id}: the worker died ${
+          loading === "init" ? "while it ran" : "before its first task"
+        } (${deathNote("the initializer", how, cause)})`,
+        { cause },
+      );
+      this.terminate();
+      return;
+    }
     const held: Chunk[] = [];
     while (handle.inFlight.size > 0) held.push(handle.inFlight.shift() as Chunk);
+    let chunkId = death.chunkId;
+    // Died loading a function: importing its module, or compiling its source.
+    const importing = chunkId === null && typeof loading === "number";
+    if (importing) chunkId = held.find((chunk) => chunk.call.fnId === loading)?.id ?? null;
     const byId = new Map(results.map((result) => [result[0], result]));
     const requeue: Chunk[] = [];
     for (const chunk of held) {
@@ -462,37 +503,43 @@ export class Dispatcher implements Engine {
         else requeue.push(chunk);
         continue;
       }
-      const done = Math.max(0, index);
+      const done = importing ? 0 : Math.max(0, index);
       if (result !== undefined && done > 0) this.#complete(chunk, result, done, handle.id);
       const call = chunk.call;
       if (call.finished) continue;
       const crashes = chunk.crashes + 1;
+      // Blamed from the item that was running to the one after it; an import
+      // is blamed on the whole chunk.
+      const end = importing ? chunk.items.length : done + 1;
       if (crashes < this.#options.maxCrashes) {
         // The item that was running is retried alone, so its crash count is its
         // own; the items after it never ran and start again with a clean count.
-        requeue.push(this.#part(chunk, done, done + 1, crashes));
-        if (done + 1 < chunk.items.length) {
-          requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+        requeue.push(this.#part(chunk, done, end, crashes));
+        if (end < chunk.items.length) {
+          requeue.push(this.#part(chunk, end, chunk.items.length, 0));
         }
         continue;
       }
-      const at = chunk.start + done;
       const cause = error === null ? undefined : reviveError(error);
-      const what = how === "close"
-        ? "the task called self.close()"
-        : how === "exit"
-        ? "the task called Deno.exit()"
-        : `an uncaught error: ${cause instanceof Error ? cause.message : String(cause)}`;
-      call.itemFailed(
-        at,
-        new WorkerCrashedError(
-          `Worker ${handle.id} died while running task ${at} (${what}); ` +
-            `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`,
-          { workerId: handle.id, index: at, cause },
-        ),
-      );
-      if (!call.finished && done + 1 < chunk.items.length) {
-        requeue.push(this.#part(chunk, done + 1, chunk.items.length, 0));
+      const tried = `it was tried on ${crashes} worker${crashes === 1 ? "" : "s"}`;
+      for (let i = done; i < end && !call.finished; i++) {
+        const at = chunk.start + i;
+        const doing = !importing
+          ? `running task ${at} (${deathNote("the task", how, cause)})`
+          : this.#specs[call.fnId].kind === "module"
+          ? `importing the module of task ${at} (${deathNote("the module", how, cause)})`
+          : `loading the function of task ${at} (${deathNote("the function", how, cause)})`;
+        call.itemFailed(
+          at,
+          new WorkerCrashedError(`Worker ${handle.id} died while ${doing}; ${tried}`, {
+            workerId: handle.id,
+            index: at,
+            cause,
+          }),
+        );
+      }
+      if (!call.finished && end < chunk.items.length) {
+        requeue.push(this.#part(chunk, end, chunk.items.length, 0));
       }
     }
     this.#replace(handle, requeue);
@@ -527,7 +574,7 @@ export class Dispatcher implements Engine {
     let active = this.#activeWorkers();
     if (active >= this.#options.workers) return;
     if (now && active === 0) {
-      this.#spawn();
+      if (!this.#spawn()) return;
       active++;
     }
     if (this.#spawnTurn === undefined && active < this.#options.workers) {
@@ -551,19 +598,39 @@ export class Dispatcher implements Engine {
     return active;
   }
 
-  #spawn(): void {
-    this.#handles.push(
-      new WorkerHandle({
-        id: this.#nextWorkerId++,
-        initializer: this.#options.initializer,
-        initArgs: this.#options.initArgs,
-        permissions: this.#options.permissions,
-        board: this.#board,
-        boardSlot: this.#board.take(),
-        onMessage: this.#onMessage,
-        onFailure: this.#onFailure,
-      }),
-    );
+  /**
+   * Starts a worker. Deno may refuse to (`permissions` that the program does
+   * not hold, or of a shape it rejects), and would refuse every other worker
+   * alike: the pool is then broken, as by a failing initializer, and this
+   * returns `false`. It runs inside event callbacks, where an error that
+   * escaped would end the program.
+   */
+  #spawn(): boolean {
+    const id = this.#nextWorkerId++;
+    const boardSlot = this.#board.take();
+    try {
+      this.#handles.push(
+        new WorkerHandle({
+          id,
+          initializer: this.#options.initializer,
+          initArgs: this.#options.initArgs,
+          permissions: this.#options.permissions,
+          board: this.#board,
+          boardSlot,
+          onMessage: this.#onMessage,
+          onFailure: this.#onFailure,
+        }),
+      );
+      return true;
+    } catch (error) {
+      this.#board.give(boardSlot);
+      this.#broken = new WorkerInitError(
+        `Cannot start worker ${id} as Deno refused to create it: ${describeCause(error)}`,
+        { cause: error },
+      );
+      this.terminate();
+      return false;
+    }
   }
 
   #afterChange(): void {
@@ -645,6 +712,9 @@ export class Dispatcher implements Engine {
   }
 
   #armIdleTimer(ms: number): void {
+    // A delay longer than a timer holds would be cut to 1 ms, and the timer
+    // would fire every millisecond, each time finding time left. Capped, it
+    // fires early and sets itself again for what is left.
     this.#idleTimer = setTimeout(() => {
       this.#idleTimer = undefined;
       // Busy: the next idle moment sets it again.
@@ -653,7 +723,7 @@ export class Dispatcher implements Engine {
       if (left > 0) return this.#armIdleTimer(left);
       this.#stopSpawning();
       for (const handle of [...this.#handles]) this.#remove(handle);
-    }, ms);
+    }, Math.min(ms, MAX_TIMER_MS));
   }
 
   #stopSpawning(): void {
@@ -672,4 +742,20 @@ export class Dispatcher implements Engine {
 
 function slice(values: ChunkItems, from: number, to: number): ChunkItems {
   return ArrayBuffer.isView(values) ? values.subarray(from, to) : values.slice(from, to);
+}
+
+/** How a worker died, for an error message: `"the task called self.close()"`. */
+function deathNote(who: string, how: "close" | "exit" | "uncaught", cause: unknown): string {
+  return how === "close"
+    ? `${who} called self.close()`
+    : how === "exit"
+    ? `${who} called Deno.exit()`
+    : `an uncaught error: ${
+      cause instanceof Error ? describeCause(cause.message) : describeCause(cause)
+    }`;
+}
+
+/** Why a value could not be cloned: what a getter threw may be anything, even what String() throws on. */
+function cloneFailure(error: unknown): string {
+  return error instanceof Error ? describeCause(error.message) : describeCause(error);
 }

@@ -102,18 +102,44 @@ export interface StayAwake {
   readonly slot: number;
 }
 
-/** An error as it travels: everything needed to rebuild it faithfully. */
+/**
+ * An error as it travels: everything needed to rebuild it faithfully.
+ *
+ * The worker writes one for any thrown value, however odd (a getter that
+ * throws, a Proxy, an object that can be neither cloned nor turned into a
+ * string): every field is plain data that a message can carry.
+ */
 export interface SerializedError {
+  /**
+   * The nearest built-in class in the error's prototype chain, which the pool
+   * rebuilds it as: `"TypeError"`, `"AggregateError"`, `"DOMException"`,
+   * `"Deno.errors.NotFound"`, `"WebAssembly.RuntimeError"`; `"Error"` for
+   * any other. Apart from `name`, as an error may be renamed.
+   */
+  readonly type: string;
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
-  /** The error's own `cause`, serialized the same way, or a cloneable value. */
-  readonly cause?: SerializedError | { readonly value: unknown };
+  /** The error's own `cause`, serialized the same way. */
+  readonly cause?: SerializedValue;
+  /** An `AggregateError`'s `errors`, each serialized the same way. */
+  readonly errors?: readonly SerializedValue[];
+  /** A `SuppressedError`'s `error` and `suppressed`. */
+  readonly suppressed?: { readonly error: SerializedValue; readonly suppressed: SerializedValue };
+  /** A `QuotaExceededError`'s `quota` and `requested`, which it keeps inside, not as properties. */
+  readonly quota?: { readonly quota: number | null; readonly requested: number | null };
   /** Own enumerable properties (for example `code`) that could be cloned. */
   readonly props: Record<string, unknown>;
   /** `true` when a non-Error value was thrown; `value` then holds it. */
   readonly thrown?: { readonly value: unknown };
 }
+
+/**
+ * A value that travels next to an error (its `cause`, an `AggregateError`'s
+ * errors): an error serialized, or any other value as a clone, or as a
+ * string where it cannot be cloned.
+ */
+export type SerializedValue = SerializedError | { readonly value: unknown };
 
 /** An item of a chunk that failed, by its index inside the chunk. */
 export interface ItemError {
@@ -156,4 +182,10 @@ export type FromWorker =
     /** Id of the chunk that was running, and the item it was on. */
     readonly chunkId: number | null;
     readonly index: number;
+    /**
+     * When no chunk was running, what the worker was loading: `"init"`, its
+     * initializer; a number, the function with that id (importing its
+     * module, or compiling its source); `null`, nothing (it was between chunks).
+     */
+    readonly loading: "init" | number | null;
   };

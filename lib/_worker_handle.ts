@@ -62,6 +62,8 @@ export class WorkerHandle {
   readonly inFlight: Deque<Chunk> = new Deque();
   /** Chunks sent over the worker's life, for `maxTasksPerChild`. */
   sent = 0;
+  /** `true` once it has sent results: it has run a task, so it has got past its initializer. */
+  answered = false;
   /** `true` once it takes no new work (replaced, or has run its share). */
   retiring = false;
   /** When it was last sent a batch, as the dispatcher counts batches. */
@@ -108,6 +110,16 @@ export class WorkerHandle {
     this.#worker.onmessageerror = () => {
       start.onFailure(this, "a message from the worker could not be read");
     };
+    try {
+      this.#postInit(start);
+    } catch (error) {
+      // Not started after all: a worker left running would keep the program alive.
+      this.terminate();
+      throw error;
+    }
+  }
+
+  #postInit(start: WorkerStart): void {
     this.#post({
       type: "init",
       workerId: start.id,

@@ -8,8 +8,9 @@ import { CollectCall, type Settled, StreamCall, StreamIterator } from "./_call.t
 import type { CallOptions } from "./_call.ts";
 import { Dispatcher } from "./_dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
-import { type AnyFunction, ModuleTask } from "./module_task.ts";
-import type { Recorder } from "./recorder.ts";
+import { ModuleTask } from "./module_task.ts";
+import { describeCause } from "./errors.ts";
+import { Recorder } from "./recorder.ts";
 
 export type { Settled } from "./_call.ts";
 
@@ -24,7 +25,7 @@ export type Task<A extends unknown[], R> =
 /** Options for {@linkcode Pool}. */
 export interface PoolOptions {
   /**
-   * Number of workers.
+   * Number of workers, at most 1,024.
    * @default {navigator.hardwareConcurrency}
    */
   readonly workers?: number;
@@ -54,7 +55,11 @@ export interface PoolOptions {
    * @default {1000}
    */
   readonly idleTimeout?: number;
-  /** When given, every chunk's worker, items and start and end times are recorded in it. */
+  /**
+   * When given, every chunk's worker, items and start and end times are
+   * recorded in it. If its `chunk` method throws (a subclass's), the call
+   * whose chunk it was recording rejects with what it threw.
+   */
   readonly recorder?: Recorder;
   /**
    * What the workers, and so the tasks, may reach. `"none"` gives them no
@@ -69,6 +74,10 @@ export interface PoolOptions {
    * `--unstable-worker-options`). Without it Deno ends the program when the
    * first worker starts, and offers no way to ask beforehand.
    *
+   * Permissions that the program does not hold, or an object of a shape
+   * Deno rejects, make Deno refuse to start the workers: every call then
+   * rejects with a `WorkerInitError` whose cause is Deno's error.
+   *
    * @default {"none"}
    */
   readonly permissions?: WorkerPermissions;
@@ -78,6 +87,14 @@ export interface PoolOptions {
  * Permissions for a pool's workers: see {@linkcode PoolOptions.permissions}.
  */
 export type WorkerPermissions = "none" | "inherit" | Deno.PermissionOptionsObject;
+
+/**
+ * Most workers a pool may have. The pool starts them all, busy or not, and
+ * each is a thread with a V8 heap of its own (8 MB idle, on Deno 2.9.6): a
+ * mistyped count of a million would start threads until the process ran out
+ * of memory and ended.
+ */
+const MAX_WORKERS = 1024;
 
 /** Items `imap` keeps in flight by default, at the least: about a round trip's worth of tiny tasks. */
 const MIN_IN_FLIGHT = 256;
@@ -94,7 +111,10 @@ export interface MapOptions {
    * its input is still being read, and stops its work.
    */
   readonly signal?: AbortSignal;
-  /** Called as items finish, with the count finished and the total. */
+  /**
+   * Called as items finish, with the count finished and the total. If it
+   * throws, the call rejects with what it threw and its work stops.
+   */
   readonly onProgress?: (done: number, total: number) => void;
 }
 
@@ -118,7 +138,10 @@ export interface IMapOptions {
    * @default {Math.max(256, 4 * workers * chunkSize)}
    */
   readonly maxInFlight?: number;
-  /** Called as items finish, with the count finished so far. */
+  /**
+   * Called as items finish, with the count finished so far. If it throws,
+   * the iterator throws what it threw and the stream's work stops.
+   */
   readonly onProgress?: (done: number) => void;
 }
 
@@ -169,14 +192,22 @@ export class Pool {
    * caller, and the first worker's work, waiting for the last one.
    *
    * @throws {RangeError} An option is out of range: `workers`,
-   * `maxTasksPerChild` or `maxCrashes` not a positive integer, `idleTimeout`
-   * negative or not a number.
+   * `maxTasksPerChild` or `maxCrashes` not a positive integer, `workers`
+   * over 1,024, `idleTimeout` negative or not a number.
    * @throws {TypeError} `initializer` is not a function or a module task;
-   * `permissions` is not `"none"`, `"inherit"` or an object.
+   * `initArgs` is not an array, or holds a value that cannot be cloned;
+   * `recorder` is not a `Recorder`; `permissions` is not `"none"`,
+   * `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
-    const workers = options.workers ?? navigator.hardwareConcurrency;
+    const workers = options.workers ?? Math.min(navigator.hardwareConcurrency, MAX_WORKERS);
     positiveInteger("workers", workers);
+    if (workers > MAX_WORKERS) {
+      throw new RangeError(
+        `Cannot use "workers" as it must be at most ${MAX_WORKERS} ` +
+          `(each worker is a thread with a heap of its own): current value is ${workers}`,
+      );
+    }
     const maxTasksPerChild = options.maxTasksPerChild ?? Infinity;
     if (maxTasksPerChild !== Infinity) positiveInteger("maxTasksPerChild", maxTasksPerChild);
     const maxCrashes = options.maxCrashes ?? 3;
@@ -192,16 +223,23 @@ export class Pool {
     const initializer = options.initializer === undefined
       ? null
       : functionSpec(options.initializer, "initializer");
+    const initArgs = cloneInitArgs(options.initArgs ?? []);
+    const recorder = options.recorder;
+    if (recorder !== undefined && !(recorder instanceof Recorder)) {
+      throw new TypeError(
+        `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
+      );
+    }
     this.#workers = workers;
     this.#engine = new Dispatcher({
       workers,
       initializer,
-      initArgs: options.initArgs ?? [],
+      initArgs,
       maxTasksPerChild,
       maxCrashes,
       idleTimeout,
       permissions: workerPermissions(options.permissions),
-      recorder: options.recorder,
+      recorder,
     });
   }
 
@@ -235,7 +273,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `signal` is not an `AbortSignal`.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   map<T, R>(
@@ -261,7 +299,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `argsList` is not iterable;
-   * `signal` is not an `AbortSignal`.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   starmap<A extends unknown[], R>(
@@ -291,7 +329,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `signal` is not an `AbortSignal`.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` is not a positive integer.
    */
   mapSettled<T, R>(
@@ -368,7 +406,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `signal` is not an `AbortSignal`.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imap<T, R>(
@@ -395,7 +433,7 @@ export class Pool {
    * ```
    *
    * @throws {TypeError} `fn` is not a function or module task; `items` is not iterable;
-   * `signal` is not an `AbortSignal`.
+   * `onProgress` is not a function; `signal` is not an `AbortSignal`.
    * @throws {RangeError} `chunkSize` or `maxInFlight` is not a positive integer.
    */
   imapUnordered<T, R>(
@@ -473,7 +511,7 @@ export class Pool {
       kind = inputKind(items, spread ? "starmap" : settle ? "mapSettled" : "map");
       const signal = checkedSignal(options.signal);
       this.#refuse();
-      const onProgress = options.onProgress;
+      const onProgress = callback("onProgress", options.onProgress);
       call = new CollectCall<R>(
         this.#engine,
         this.#callOptions(
@@ -530,7 +568,14 @@ export class Pool {
       const signal = checkedSignal(options.signal);
       this.#refuse();
       call = new StreamCall(this.#engine, {
-        ...this.#callOptions(spec, fn, false, false, signal, options.onProgress),
+        ...this.#callOptions(
+          spec,
+          fn,
+          false,
+          false,
+          signal,
+          callback("onProgress", options.onProgress),
+        ),
         chunkSize,
         ordered,
         maxInFlight,
@@ -562,7 +607,7 @@ export class Pool {
   ): CallOptions {
     return {
       fnId: this.#known.get(fn as object)?.fnId ?? this.#engine.fnId(spec),
-      taskName: fn instanceof ModuleTask ? fn.exportName : (fn as AnyFunction).name,
+      taskName: spec.kind === "module" ? spec.exportName : spec.name,
       spread,
       settle,
       signal,
@@ -609,7 +654,15 @@ async function* refused<R>(error: unknown): AsyncGenerator<R, undefined> {
 /** How a worker finds `fn`: by module and export, or by its source. */
 function functionSpec(fn: unknown, name: string): FunctionSpec {
   if (fn instanceof ModuleTask) {
-    return { kind: "module", url: fn.url, exportName: fn.exportName };
+    const { url, exportName } = fn;
+    // They travel to the workers in a message: anything else might not clone.
+    if (typeof url !== "string" || typeof exportName !== "string") {
+      throw new TypeError(
+        `Cannot run "${name}" in a worker as its module URL and export name must be strings: ` +
+          `current values are ${describe(url)} and ${describe(exportName)}`,
+      );
+    }
+    return { kind: "module", url, exportName };
   }
   if (typeof fn !== "function") {
     throw new TypeError(
@@ -625,7 +678,31 @@ function functionSpec(fn: unknown, name: string): FunctionSpec {
         `native and bound functions cannot be shipped (wrap it in an arrow function)`,
     );
   }
-  return { kind: "source", source, name: (fn as AnyFunction).name };
+  return { kind: "source", source, name: functionName(fn) };
+}
+
+/**
+ * A function's name, for messages and stack traces, read once. A `name`
+ * that is not a string, or whose getter throws, counts as none: it travels
+ * to the workers in a message, where a symbol could not be cloned.
+ */
+function functionName(fn: { readonly name?: unknown }): string {
+  try {
+    const name = fn.name;
+    return typeof name === "string" ? name : "";
+  } catch {
+    return "";
+  }
+}
+
+/** Refuses a callback option that is neither a function nor absent. */
+function callback<F>(name: string, value: F | undefined): F | undefined {
+  if (value !== undefined && typeof value !== "function") {
+    throw new TypeError(
+      `Cannot use "${name}" as it must be a function: current value is ${describe(value)}`,
+    );
+  }
+  return value;
 }
 
 function positiveInteger(name: string, value: unknown): void {
@@ -644,6 +721,29 @@ function describe(value: unknown): string {
   if (Array.isArray(value)) return "an array";
   if (value !== null && typeof value === "object") return "an object";
   return String(value);
+}
+
+/**
+ * A copy of `initArgs` for the workers, made now: a value that cannot be
+ * cloned is refused here, not when a worker starts (inside an event
+ * callback, where the error would end the program), and later changes to
+ * the caller's array do not reach workers started later.
+ */
+function cloneInitArgs(initArgs: unknown): unknown[] {
+  if (!Array.isArray(initArgs)) {
+    throw new TypeError(
+      `Cannot use "initArgs" as it must be an array: current value is ${describe(initArgs)}`,
+    );
+  }
+  try {
+    return structuredClone(initArgs);
+  } catch (error) {
+    throw new TypeError(
+      `Cannot use "initArgs" as its values must be structured-cloneable ` +
+        `(no functions, symbols or objects with methods): ${describeCause(error)}`,
+      { cause: error },
+    );
+  }
 }
 
 /** The `deno.permissions` worker option for `permissions`, or `undefined` to inherit. */

@@ -18,6 +18,7 @@ import type {
   ItemError,
   RunChunk,
   SerializedError,
+  SerializedValue,
   StayAwake,
   ToWorker,
 } from "./_protocol.ts";
@@ -66,7 +67,7 @@ export function workerMain(): void {
   interface Scope {
     close(): void;
     postMessage(message: FromWorker, transfer?: Transferable[]): void;
-    onmessage: ((event: MessageEvent<ToWorker>) => void) | null;
+    addEventListener(type: "message", listener: (event: MessageEvent<ToWorker>) => void): void;
     addEventListener(
       type: "error" | "unhandledrejection",
       listener: (event: Event & { error?: unknown; reason?: unknown }) => void,
@@ -94,6 +95,19 @@ export function workerMain(): void {
   const scope = globalThis as unknown as Scope;
   const denoNs = Deno as unknown as { exit(code?: number): never };
   const realClose = scope.close.bind(scope);
+  // The worker's channel to the pool is the harness's own. A task that posts
+  // on it would hand the pool messages it cannot read (a crash of the whole
+  // program, once), and one that replaces postMessage would silence the
+  // worker: tasks get a postMessage that refuses, and the harness keeps the
+  // real one. It listens with addEventListener for the same reason: a task
+  // that clears self.onmessage cannot deafen it.
+  const realPost = scope.postMessage.bind(scope);
+  scope.postMessage = () => {
+    throw new TypeError(
+      "Cannot post a message from a pool task as the worker's channel belongs to the pool: " +
+        "a task hands back its result by returning it",
+    );
+  };
   const origin = performance.timeOrigin;
   /** Packing pays off only above a few items; below it the array is cheaper. */
   const PACK_MIN = 8;
@@ -134,44 +148,218 @@ export function workerMain(): void {
   let dying = false;
   let running: Running | null = null;
   /** Results of a batch's chunks, held to go back together (see `runBatch`). */
+  /**
+   * What the worker is loading while no chunk runs: `"init"` while its
+   * initializer runs, or the id of a function whose module it imports or
+   * whose source it compiles. If the worker dies then, this says whose fault
+   * it was (see `FromWorker`).
+   */
+  let loading: "init" | number | null = null;
   let batchOut: ChunkResult[] = [];
   /** When the first of `batchOut` was done, by `performance.now()`. */
   let heldSince = 0;
   /** The pool's count of this worker's result messages it has handled (see `init`). */
-  let read: Int32Array | null = null;
+  let handled: Int32Array | null = null;
   /** Result messages posted. */
   let resultsPosted = 0;
 
-  function serialize(error: unknown, depth = 0): SerializedError {
-    if (!(error instanceof Error)) {
-      return {
-        name: "Error",
-        message: String(error),
-        stack: undefined,
-        props: {},
-        thrown: { value: cloneable(error) ? error : String(error) },
-      };
+  /** Cause chains and nested errors deeper than this are cut off: one may loop back on itself. */
+  const MAX_DEPTH = 16;
+  /**
+   * The built-in error classes, by prototype, under the names the pool
+   * rebuilds them by (see `SerializedError.type`; `errors.ts` spells them the
+   * same way). Taken when the worker starts, before any task could change them.
+   */
+  const errorTypes = new Map<unknown, string>();
+  function addErrorTypes(prefix: string, holder: object, names: readonly string[]): void {
+    for (const name of names) {
+      const ctor = (holder as Record<string, unknown>)[name];
+      if (typeof ctor === "function") errorTypes.set(ctor.prototype, prefix + name);
     }
-    const props: Record<string, unknown> = {};
-    for (const key of Object.keys(error)) {
-      const value = (error as unknown as Record<string, unknown>)[key];
-      if (key !== "cause" && cloneable(value)) props[key] = value;
+  }
+  addErrorTypes("", globalThis, [
+    "AggregateError",
+    "EvalError",
+    "RangeError",
+    "ReferenceError",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "SuppressedError",
+    "DOMException",
+    "QuotaExceededError",
+  ]);
+  addErrorTypes("WebAssembly.", WebAssembly, ["CompileError", "LinkError", "RuntimeError"]);
+  addErrorTypes("Deno.errors.", Deno.errors, Object.keys(Deno.errors));
+
+  /** `object[key]`, or `null` when reading it throws (a getter, a Proxy's trap). */
+  function read(object: unknown, key: PropertyKey): { value: unknown } | null {
+    try {
+      return { value: (object as Record<PropertyKey, unknown>)[key] };
+    } catch {
+      return null;
     }
-    const cause = !("cause" in error) || depth > 16
-      ? undefined
-      : error.cause instanceof Error
-      ? serialize(error.cause, depth + 1)
-      : { value: cloneable(error.cause) ? error.cause : String(error.cause) };
-    return { name: error.name, message: error.message, stack: error.stack, cause, props };
   }
 
-  function cloneable(value: unknown): boolean {
+  /** A copy of `value` that a message can carry, or `null` when it cannot be cloned. */
+  function clone(value: unknown): { value: unknown } | null {
     try {
-      structuredClone(value);
-      return true;
+      return { value: structuredClone(value) };
     } catch {
+      return null;
+    }
+  }
+
+  /** `String(value)`; when that throws, the best description that does not. */
+  function text(value: unknown): string {
+    try {
+      return String(value);
+    } catch {
+      // Its toString threw, or it has none (Object.create(null)).
+    }
+    try {
+      return Object.prototype.toString.call(value);
+    } catch {
+      // A Proxy whose traps throw, or one that was revoked.
+    }
+    return `[${typeof value} that cannot be read]`;
+  }
+
+  /** A copy of an array's items, or `null` when it is not one or cannot be read (a Proxy). */
+  function arrayItems(value: unknown): unknown[] | null {
+    try {
+      return Array.isArray(value) ? Array.from(value) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  function isError(value: unknown): value is Error {
+    try {
+      return value instanceof Error;
+    } catch {
+      // A Proxy whose getPrototypeOf trap throws: not an error as far as anyone can tell.
       return false;
     }
+  }
+
+  /** The nearest built-in class in the error's prototype chain (see `SerializedError.type`). */
+  function errorType(error: Error): string {
+    try {
+      for (
+        let proto = Object.getPrototypeOf(error);
+        proto !== null;
+        proto = Object.getPrototypeOf(proto)
+      ) {
+        const type = errorTypes.get(proto);
+        if (type !== undefined) return type;
+      }
+    } catch {
+      // A Proxy's getPrototypeOf trap threw part of the way up.
+    }
+    return "Error";
+  }
+
+  /** A value that travels next to an error, serialized; `undefined` past `MAX_DEPTH`. */
+  function serializeValue(value: unknown, depth: number): SerializedValue | undefined {
+    if (depth > MAX_DEPTH) return undefined;
+    if (isError(value)) return serialize(value, depth);
+    const copy = clone(value);
+    return { value: copy === null ? text(value) : copy.value };
+  }
+
+  /**
+   * Writes down a thrown value so that the pool can rebuild it. Never
+   * throws, whatever was thrown: every read is guarded, and what goes into
+   * the result is a clone, so sending it cannot fail either.
+   */
+  function serialize(error: unknown, depth = 0): SerializedError {
+    if (!isError(error)) {
+      const message = text(error);
+      const copy = clone(error);
+      return {
+        type: "Error",
+        name: "Error",
+        message,
+        stack: undefined,
+        props: {},
+        thrown: { value: copy === null ? message : copy.value },
+      };
+    }
+    const type = errorType(error);
+    const name = read(error, "name");
+    const message = read(error, "message");
+    const stack = read(error, "stack");
+    /** Keys kept apart from `props`: they travel serialized, or not at all. */
+    const apart = new Set(["cause"]);
+    const serialized: {
+      -readonly [K in keyof SerializedError]: SerializedError[K];
+    } = {
+      type,
+      name: name === null
+        ? type.replace(/^.*\./, "")
+        : typeof name.value === "string"
+        ? name.value
+        : text(name.value),
+      message: message === null
+        ? ""
+        : typeof message.value === "string"
+        ? message.value
+        : text(message.value),
+      stack: stack === null || stack.value === undefined
+        ? undefined
+        : typeof stack.value === "string"
+        ? stack.value
+        : text(stack.value),
+      props: {},
+    };
+    let hasCause = false;
+    try {
+      hasCause = "cause" in error;
+    } catch {
+      // A Proxy's has trap threw: no cause that can be read.
+    }
+    const cause = hasCause ? read(error, "cause") : null;
+    if (cause !== null) serialized.cause = serializeValue(cause.value, depth + 1);
+    if (type === "AggregateError") {
+      apart.add("errors");
+      const errors = arrayItems(read(error, "errors")?.value);
+      if (errors !== null) {
+        const list: SerializedValue[] = [];
+        for (const item of errors) {
+          const value = serializeValue(item, depth + 1);
+          if (value !== undefined) list.push(value);
+        }
+        serialized.errors = list;
+      }
+    } else if (type === "SuppressedError") {
+      apart.add("error").add("suppressed");
+      const inner = serializeValue(read(error, "error")?.value, depth + 1);
+      const suppressed = serializeValue(read(error, "suppressed")?.value, depth + 1);
+      if (inner !== undefined && suppressed !== undefined) {
+        serialized.suppressed = { error: inner, suppressed };
+      }
+    } else if (type === "QuotaExceededError") {
+      const quota = read(error, "quota")?.value;
+      const requested = read(error, "requested")?.value;
+      serialized.quota = {
+        quota: typeof quota === "number" ? quota : null,
+        requested: typeof requested === "number" ? requested : null,
+      };
+    }
+    let keys: string[] = [];
+    try {
+      keys = Object.keys(error);
+    } catch {
+      // A Proxy's ownKeys trap threw: no properties that can be read.
+    }
+    for (const key of keys) {
+      if (apart.has(key)) continue;
+      const value = read(error, key);
+      const copy = value === null ? null : clone(value.value);
+      if (copy !== null) serialized.props[key] = copy.value;
+    }
+    return serialized;
   }
 
   function compile(spec: FunctionSpec & { kind: "source" }): Fn {
@@ -209,8 +397,8 @@ export function workerMain(): void {
   function post(message: FromWorker, transfer: Transferable[] = []): void {
     // An empty transfer list is not free: with one, a worker's first
     // postMessage took 2.5-3 ms instead of 0.2-0.4.
-    if (transfer.length === 0) scope.postMessage(message);
-    else scope.postMessage(message, transfer);
+    if (transfer.length === 0) realPost(message);
+    else realPost(message, transfer);
   }
 
   /** Sends the last word before the worker goes: what finished, and where it died. */
@@ -227,9 +415,9 @@ export function workerMain(): void {
       results.push([running.id, values, running.errors, running.start, now()]);
     }
     try {
-      post({ type: "dying", how, error, results, chunkId, index });
+      post({ type: "dying", how, error, results, chunkId, index, loading });
     } catch {
-      post({ type: "dying", how, error, results: [], chunkId, index });
+      post({ type: "dying", how, error, results: [], chunkId, index, loading });
     }
   }
 
@@ -264,9 +452,18 @@ export function workerMain(): void {
     return dying || (stopFlag !== null && stopFlag[0] !== 0);
   }
 
+  /**
+   * Whether a task's result is to be awaited. One whose `then` cannot be
+   * read (a getter that throws, a revoked Proxy) is, as `await` would: the
+   * promise made of it rejects with that error, and the item fails.
+   */
   function isThenable(value: unknown): value is PromiseLike<unknown> {
-    return value !== null && (typeof value === "object" || typeof value === "function") &&
-      typeof (value as { then?: unknown }).then === "function";
+    if (value === null || typeof value !== "object" && typeof value !== "function") return false;
+    try {
+      return typeof (value as { then?: unknown }).then === "function";
+    } catch {
+      return true;
+    }
   }
 
   /** Records a failed item; returns `true` when the chunk must stop here. */
@@ -414,22 +611,24 @@ export function workerMain(): void {
       : advance(state, 0);
   }
 
-  /** Replaces results that cannot be cloned with errors saying so. */
+  /**
+   * Replaces results that cannot be cloned with errors saying so, and the
+   * rest with their clones: a result whose getters answer differently each
+   * time cannot then fail the next send.
+   */
   function sendable(results: ChunkResult[]): void {
     for (let k = 0; k < results.length; k++) {
       const [id, values, sent, start, end] = results[k];
       if (values instanceof Float64Array) continue;
       const errors = sent === null ? [] : [...sent];
       for (let i = 0; i < values.length; i++) {
-        if (!(i in values) || cloneable(values[i])) continue;
-        let reason: unknown;
+        if (!(i in values)) continue;
         try {
-          structuredClone(values[i]);
-        } catch (error) {
-          reason = error;
+          values[i] = structuredClone(values[i]);
+        } catch (reason) {
+          values[i] = undefined;
+          errors.push({ index: i, error: serialize(reason), unsendable: true });
         }
-        values[i] = undefined;
-        errors.push({ index: i, error: serialize(reason), unsendable: true });
       }
       if (errors.length > 0) results[k] = [id, values, errors, start, end];
     }
@@ -442,9 +641,25 @@ export function workerMain(): void {
     }
     try {
       post(results, transfer);
+      return;
     } catch {
       sendable(results);
+    }
+    try {
       post(results, transfer);
+    } catch (reason) {
+      // Each result clones on its own but not all together (too large for
+      // one message): the items fail, so that their chunks are not run again
+      // forever on fresh workers that fail the same way.
+      const error = serialize(reason);
+      post(results.map(([id, values, , start, end]): ChunkResult => [
+        id,
+        // The chunk's size travels as the length of its values.
+        new Array(values.length),
+        Array.from({ length: values.length }, (_, index) => ({ index, error, unsendable: true })),
+        start,
+        end,
+      ]));
     }
   }
 
@@ -488,7 +703,7 @@ export function workerMain(): void {
 
   /** Whether the pool has handled every result message this worker posted. */
   function caughtUp(): boolean {
-    return read !== null && Atomics.load(read, 0) === resultsPosted;
+    return handled !== null && Atomics.load(handled, 0) === resultsPosted;
   }
 
   /**
@@ -521,14 +736,16 @@ export function workerMain(): void {
     stopFlag = message.stop;
     claims = message.claims ?? null;
     awake = message.awake ?? null;
-    read = message.read ?? null;
+    handled = message.read ?? null;
     if (message.initializer !== null) return runInitializer(message.initializer, message.initArgs);
   }
 
   async function runInitializer(spec: FunctionSpec, args: readonly unknown[]): Promise<void> {
+    loading = "init";
     try {
       const init = await resolve(spec);
       await init(...args);
+      loading = null;
     } catch (error) {
       post({ type: "init-failed", error: serialize(error) });
       dying = true;
@@ -537,11 +754,13 @@ export function workerMain(): void {
   }
 
   async function define(message: Extract<ToWorker, { type: "define" }>): Promise<void> {
+    loading = message.fnId;
     try {
       fns.set(message.fnId, { fn: await resolve(message.spec), failure: null });
     } catch (error) {
       fns.set(message.fnId, { fn: null, failure: error });
     }
+    loading = null;
   }
 
   function handle(message: ToWorker): void | Promise<void> {
@@ -549,21 +768,26 @@ export function workerMain(): void {
     switch (message.type) {
       case "define":
         return message.spec.kind === "source"
-          ? void fns.set(message.fnId, defineSync(message.spec))
+          ? defineSync(message.fnId, message.spec)
           : define(message);
       case "init":
         return initialize(message);
     }
   }
 
-  function defineSync(
-    spec: FunctionSpec & { kind: "source" },
-  ): { fn: Fn | null; failure: unknown } {
+  /**
+   * Compiles a function sent by its source. That runs code (a class's static
+   * blocks and computed keys), which may end the worker: `loading` says then
+   * whose fault it was.
+   */
+  function defineSync(fnId: number, spec: FunctionSpec & { kind: "source" }): void {
+    loading = fnId;
     try {
-      return { fn: compile(spec), failure: null };
+      fns.set(fnId, { fn: compile(spec), failure: null });
     } catch (error) {
-      return { fn: null, failure: error };
+      fns.set(fnId, { fn: null, failure: error });
     }
+    loading = null;
   }
 
   /** Handles messages strictly in order; an async step pauses the queue, never reorders it. */
@@ -651,7 +875,7 @@ export function workerMain(): void {
     }
   }
 
-  scope.onmessage = (event) => {
+  scope.addEventListener("message", (event) => {
     received++;
     inbox.push(event.data);
     if (pumping) return;
@@ -661,5 +885,5 @@ export function workerMain(): void {
       quickReturn = toAll === toThis && performance.now() - idleSince <= AWAKE_MS;
     }
     pump();
-  };
+  });
 }

@@ -45,3 +45,21 @@ export function bounded(
 ): (t: Deno.TestContext) => Promise<void> {
   return (t) => within(fn(t), "the test", ms);
 }
+
+/** How long a test waits for a call that must settle, with no promise of speed, in ms. */
+export const SETTLES_WITHIN = 20_000;
+
+/** `within`, with the bound for a call that must settle but need not be quick. */
+export function settles<T>(promise: Promise<T>, what: string): Promise<T> {
+  return within(promise, what, SETTLES_WITHIN);
+}
+
+/** The rejection reason of `promise`, within `SETTLES_WITHIN`; fails when it resolves. */
+export async function rejection(promise: Promise<unknown>, what: string): Promise<unknown> {
+  const outcome = await settles(
+    promise.then((value) => ({ value }), (reason: unknown) => ({ reason })),
+    what,
+  );
+  if ("reason" in outcome) return outcome.reason;
+  throw new Error(`${what} resolved with ${Deno.inspect(outcome.value)}; expected a rejection`);
+}
