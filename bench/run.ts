@@ -15,7 +15,7 @@
 
 import { integerFlag, type Io, parseFlags, runScript, UsageError } from "../demo/cli.ts";
 import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
-import { workerMain } from "../lib/worker_main.ts";
+import { workerMain } from "../lib/worker/main.ts";
 import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool, SplitFloor } from "./floor_pool.ts";

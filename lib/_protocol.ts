@@ -1,7 +1,7 @@
 /**
  * The messages that cross the boundary between the pool and its workers.
  *
- * Everything here is a type: the worker side (`worker_main.ts`) is shipped to
+ * Everything here is a type: the worker side (`worker/main.ts`) is shipped to
  * the worker as source text and cannot import runtime values, so the message
  * tags are plain string literals that both sides spell the same way.
  *

@@ -150,7 +150,7 @@ type ErrorClass = new (message?: string) => Error;
 
 /**
  * The built-in error classes an error from a worker is rebuilt as, by the
- * names the worker gives them (see `SerializedError.type`; `worker_main.ts`
+ * names the worker gives them (see `SerializedError.type`; `worker/main.ts`
  * spells them the same way).
  */
 const ERROR_CLASSES: ReadonlyMap<string, ErrorClass> = (() => {

@@ -4,15 +4,15 @@
  * @module
  */
 
-import { CollectCall, type Settled, StreamCall, StreamIterator } from "./_call.ts";
-import type { CallOptions } from "./_call.ts";
-import { Dispatcher } from "./_dispatcher.ts";
+import { CollectCall, type Settled, StreamCall, StreamIterator } from "./engine/call.ts";
+import type { CallOptions } from "./engine/call.ts";
+import { Dispatcher } from "./engine/dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
 import { ModuleTask } from "./module_task.ts";
 import { describeCause } from "./errors.ts";
 import { Recorder } from "./recorder.ts";
 
-export type { Settled } from "./_call.ts";
+export type { Settled } from "./engine/call.ts";
 
 /**
  * What a pool can run: a self-contained function, shipped to the workers by

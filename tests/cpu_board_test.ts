@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CpuBoard } from "../lib/_cpu_board.ts";
+import { CpuBoard } from "../lib/transport/cpu_board.ts";
 
 Deno.test("a CpuBoard hands out each slot once, and -1 when all are taken", () => {
   const board = new CpuBoard(3);

@@ -4,9 +4,9 @@
  * outside.
  */
 import assert from "node:assert/strict";
-import { CpuBoard } from "../lib/_cpu_board.ts";
+import { CpuBoard } from "../lib/transport/cpu_board.ts";
 import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
-import { workerMain } from "../lib/worker_main.ts";
+import { workerMain } from "../lib/worker/main.ts";
 
 /** A worker running the pool's program, and a `post` that counts what it sends as the pool does. */
 function startWorker(board: CpuBoard, options: { read?: Int32Array } = {}) {

@@ -6,10 +6,10 @@
  * @module
  */
 
-import type { ChunkItems } from "./_protocol.ts";
-import { Deque } from "./_queue.ts";
-import { describeCause, TaskError } from "./errors.ts";
-import { pack } from "./_wire.ts";
+import type { ChunkItems } from "../_protocol.ts";
+import { Deque } from "./deque.ts";
+import { describeCause, TaskError } from "../errors.ts";
+import { pack } from "../_wire.ts";
 
 /** Consecutive items of one call, handed to one worker at a time. */
 export interface Chunk {

@@ -23,19 +23,19 @@
  */
 
 import { clearImmediate, setImmediate } from "node:timers";
-import type { Call, Chunk, Engine } from "./_call.ts";
-import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from "./_protocol.ts";
-import { CpuBoard } from "./_cpu_board.ts";
-import { Deque } from "./_queue.ts";
-import { WorkerHandle } from "./_worker_handle.ts";
+import type { Call, Chunk, Engine } from "./call.ts";
+import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from "../_protocol.ts";
+import { CpuBoard } from "../transport/cpu_board.ts";
+import { Deque } from "./deque.ts";
+import { WorkerHandle } from "../transport/thread.ts";
 import {
   describeCause,
   PoolClosedError,
   reviveError,
   WorkerCrashedError,
   WorkerInitError,
-} from "./errors.ts";
-import type { Recorder } from "./recorder.ts";
+} from "../errors.ts";
+import type { Recorder } from "../recorder.ts";
 
 /** Settings the dispatcher runs with; validated by `Pool`. */
 export interface DispatcherOptions {

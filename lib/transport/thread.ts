@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { Chunk } from "./_call.ts";
-import type { CpuBoard } from "./_cpu_board.ts";
-import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "./_protocol.ts";
-import { Deque } from "./_queue.ts";
-import { workerMain } from "./worker_main.ts";
+import type { Chunk } from "../engine/call.ts";
+import type { CpuBoard } from "./cpu_board.ts";
+import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "../_protocol.ts";
+import { Deque } from "../engine/deque.ts";
+import { workerMain } from "../worker/main.ts";
 
 let workerUrl: string | undefined;
 

@@ -21,7 +21,7 @@ import type {
   SerializedValue,
   StayAwake,
   ToWorker,
-} from "./_protocol.ts";
+} from "../_protocol.ts";
 
 /**
  * Runs inside a worker: answers the pool's messages until the worker ends.
@@ -40,7 +40,7 @@ import type {
  *
  * @example Start a worker by hand and run one chunk
  * ```ts
- * import { workerMain } from "./worker_main.ts";
+ * import { workerMain } from "./main.ts";
  * import assert from "node:assert/strict";
  *
  * const url = "data:application/javascript," +
