@@ -10,7 +10,7 @@ import type { Chunk } from "../engine/call.ts";
 import type { CpuBoard } from "./cpu_board.ts";
 import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "../_protocol.ts";
 import { Deque } from "../engine/deque.ts";
-import { workerMain } from "../worker/main.ts";
+import { workerSource } from "../worker/program.ts";
 
 let workerUrl: string | undefined;
 
@@ -33,9 +33,7 @@ export type TakeBack = "taken" | "running" | "done";
  */
 function workerScriptUrl(): string {
   workerUrl ??= URL.createObjectURL(
-    new Blob([`(${workerMain.toString()})();\n//# sourceURL=pool-worker.js\n`], {
-      type: "application/javascript",
-    }),
+    new Blob([workerSource()], { type: "application/javascript" }),
   );
   return workerUrl;
 }
