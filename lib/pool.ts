@@ -8,148 +8,45 @@ import { CollectCall, type Settled, StreamCall, StreamIterator } from "./engine/
 import type { CallOptions } from "./engine/call.ts";
 import { Dispatcher } from "./engine/dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
-import { ModuleTask } from "./module_task.ts";
-import { describeCause } from "./errors.ts";
-import { Recorder } from "./recorder.ts";
+import type {
+  ApplyOptions,
+  IMapOptions,
+  MapOptions,
+  PoolOptions,
+  Task,
+  WorkerPermissions,
+} from "./options.ts";
+import type { TaskPool } from "./task_pool.ts";
+import {
+  callback,
+  checkedSignal,
+  describe,
+  functionSpec,
+  inputKind,
+  MIN_IN_FLIGHT,
+  poolSettings,
+  positiveInteger,
+} from "./_validate.ts";
 
 export type { Settled } from "./engine/call.ts";
+export type { ApplyOptions, IMapOptions, MapOptions, PoolOptions, Task, WorkerPermissions };
 
-/**
- * What a pool can run: a self-contained function, shipped to the workers by
- * its source, or a {@linkcode ModuleTask} that they import.
- */
-export type Task<A extends unknown[], R> =
-  | ((...args: A) => R | PromiseLike<R>)
-  | ModuleTask<(...args: A) => R | PromiseLike<R>>;
-
-/** Options for {@linkcode Pool}. */
-export interface PoolOptions {
-  /**
-   * Number of workers, at most 1,024.
-   * @default {navigator.hardwareConcurrency}
-   */
-  readonly workers?: number;
-  /** Runs once in each worker before its first task; it may set up per-worker state. */
-  readonly initializer?: Task<unknown[], unknown>;
-  /**
-   * Arguments for `initializer`.
-   * @default {[]}
-   */
-  readonly initArgs?: readonly unknown[];
-  /**
-   * A worker is replaced after running this many tasks (chunks, as in
-   * Python's `maxtasksperchild`).
-   * @default {Infinity}
-   */
-  readonly maxTasksPerChild?: number;
-  /**
-   * A task that has killed this many workers fails with `WorkerCrashedError`
-   * instead of being tried again.
-   * @default {3}
-   */
-  readonly maxCrashes?: number;
-  /**
-   * Idle workers end after this many ms and start again when work arrives.
-   * An idle Web Worker keeps a Deno program alive, so this is what lets a
-   * program that never calls `close()` exit. `Infinity` keeps them.
-   * @default {1000}
-   */
-  readonly idleTimeout?: number;
-  /**
-   * When given, every chunk's worker, items and start and end times are
-   * recorded in it. If its `chunk` method throws (a subclass's), the call
-   * whose chunk it was recording rejects with what it threw.
-   */
-  readonly recorder?: Recorder;
-  /**
-   * What the workers, and so the tasks, may reach. `"none"` gives them no
-   * file, network, environment, subprocess, FFI or system access even when
-   * the program holds it; an object grants each kind as Deno's
-   * `--allow-*` flags do (`{ read: ["./data"], net: ["127.0.0.1"] }`);
-   * `"inherit"` gives them the program's own permissions.
-   *
-   * Anything but `"inherit"` uses Deno's `deno.permissions` worker option,
-   * which needs the `worker-options` unstable feature
-   * (`"unstable": ["worker-options"]` in `deno.json`, or
-   * `--unstable-worker-options`). Without it Deno ends the program when the
-   * first worker starts, and offers no way to ask beforehand.
-   *
-   * Permissions that the program does not hold, or an object of a shape
-   * Deno rejects, make Deno refuse to start the workers: every call then
-   * rejects with a `WorkerInitError` whose cause is Deno's error.
-   *
-   * @default {"none"}
-   */
-  readonly permissions?: WorkerPermissions;
+/** How a method's call passes its items to the task and reports them. */
+interface CallShape {
+  /** The method's name, for messages. */
+  readonly method: string;
+  /** Each item is an argument list: `fn(...item)`. */
+  readonly spread: boolean;
+  /** Every item is reported, failed or not; otherwise the first failure ends the call. */
+  readonly settle: boolean;
 }
 
-/**
- * Permissions for a pool's workers: see {@linkcode PoolOptions.permissions}.
- */
-export type WorkerPermissions = "none" | "inherit" | Deno.PermissionOptionsObject;
-
-/**
- * Most workers a pool may have. The pool starts them all, busy or not, and
- * each is a thread with a V8 heap of its own (8 MB idle, on Deno 2.9.6): a
- * mistyped count of a million would start threads until the process ran out
- * of memory and ended.
- */
-const MAX_WORKERS = 1024;
-
-/** Items `imap` keeps in flight by default, at the least: about a round trip's worth of tiny tasks. */
-const MIN_IN_FLIGHT = 256;
-
-/** Options for `map`, `starmap` and `mapSettled`. */
-export interface MapOptions {
-  /**
-   * Items sent to a worker at a time.
-   * @default {Math.ceil(items / (4 * workers))}
-   */
-  readonly chunkSize?: number;
-  /**
-   * Aborting rejects the call with the signal's reason at once, even while
-   * its input is still being read, and stops its work.
-   */
-  readonly signal?: AbortSignal;
-  /**
-   * Called as items finish, with the count finished and the total. If it
-   * throws, the call rejects with what it threw and its work stops.
-   */
-  readonly onProgress?: (done: number, total: number) => void;
-}
-
-/** Options for `imap` and `imapUnordered`. */
-export interface IMapOptions {
-  /**
-   * Items sent to a worker at a time.
-   * @default {1}
-   */
-  readonly chunkSize?: number;
-  /**
-   * Aborting makes the iterator throw the signal's reason at once, even while
-   * a `next()` on the input is pending, and stops its work.
-   */
-  readonly signal?: AbortSignal;
-  /**
-   * Most items taken from the input and not yet handed to the consumer.
-   * Enough to cover a worker's round trip: fewer leaves the workers waiting
-   * for input. Lower it when items are large.
-   *
-   * @default {Math.max(256, 4 * workers * chunkSize)}
-   */
-  readonly maxInFlight?: number;
-  /**
-   * Called as items finish, with the count finished so far. If it throws,
-   * the iterator throws what it threw and the stream's work stops.
-   */
-  readonly onProgress?: (done: number) => void;
-}
-
-/** Options for `apply`. */
-export interface ApplyOptions {
-  /** Aborting rejects the call with the signal's reason and stops its work. */
-  readonly signal?: AbortSignal;
-}
+const MAP: CallShape = { method: "map", spread: false, settle: false };
+const STARMAP: CallShape = { method: "starmap", spread: true, settle: false };
+const MAP_SETTLED: CallShape = { method: "mapSettled", spread: false, settle: true };
+const APPLY: CallShape = { method: "apply", spread: true, settle: false };
+const IMAP: CallShape = { method: "imap", spread: false, settle: false };
+const IMAP_UNORDERED: CallShape = { method: "imapUnordered", spread: false, settle: false };
 
 /**
  * A pool of Web Workers that runs functions in parallel, with the API of
@@ -178,7 +75,7 @@ export interface ApplyOptions {
  * assert.deepEqual(await pool.map(square, [1, 2, 3, 4, 5]), [1, 4, 9, 16, 25]);
  * ```
  */
-export class Pool {
+export class Pool implements TaskPool {
   #engine: Dispatcher;
   #workers: number;
   /** Each function's spec and id, so a hot loop of calls reads its source once. */
@@ -200,47 +97,9 @@ export class Pool {
    * `"inherit"` or an object.
    */
   constructor(options: PoolOptions = {}) {
-    const workers = options.workers ?? Math.min(navigator.hardwareConcurrency, MAX_WORKERS);
-    positiveInteger("workers", workers);
-    if (workers > MAX_WORKERS) {
-      throw new RangeError(
-        `Cannot use "workers" as it must be at most ${MAX_WORKERS} ` +
-          `(each worker is a thread with a heap of its own): current value is ${workers}`,
-      );
-    }
-    const maxTasksPerChild = options.maxTasksPerChild ?? Infinity;
-    if (maxTasksPerChild !== Infinity) positiveInteger("maxTasksPerChild", maxTasksPerChild);
-    const maxCrashes = options.maxCrashes ?? 3;
-    positiveInteger("maxCrashes", maxCrashes);
-    const idleTimeout = options.idleTimeout ?? 1000;
-    if (typeof idleTimeout !== "number" || !(idleTimeout >= 0)) {
-      throw new RangeError(
-        `Cannot create a pool as "idleTimeout" must be a number of ms, 0 or more: current value is ${
-          describe(idleTimeout)
-        }`,
-      );
-    }
-    const initializer = options.initializer === undefined
-      ? null
-      : functionSpec(options.initializer, "initializer");
-    const initArgs = cloneInitArgs(options.initArgs ?? []);
-    const recorder = options.recorder;
-    if (recorder !== undefined && !(recorder instanceof Recorder)) {
-      throw new TypeError(
-        `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
-      );
-    }
-    this.#workers = workers;
-    this.#engine = new Dispatcher({
-      workers,
-      initializer,
-      initArgs,
-      maxTasksPerChild,
-      maxCrashes,
-      idleTimeout,
-      permissions: workerPermissions(options.permissions),
-      recorder,
-    });
+    const settings = poolSettings(options);
+    this.#workers = settings.workers;
+    this.#engine = new Dispatcher(settings);
   }
 
   /** The number of workers the pool runs. */
@@ -281,7 +140,7 @@ export class Pool {
     items: Iterable<T> | AsyncIterable<T>,
     options: MapOptions = {},
   ): Promise<R[]> {
-    return this.#admit<R>(fn, items, options, false, false);
+    return this.#admit<R>(fn, items, options, MAP);
   }
 
   /**
@@ -307,7 +166,7 @@ export class Pool {
     argsList: Iterable<A> | AsyncIterable<A>,
     options: MapOptions = {},
   ): Promise<R[]> {
-    return this.#admit<R>(fn, argsList, options, true, false);
+    return this.#admit<R>(fn, argsList, options, STARMAP);
   }
 
   /**
@@ -337,7 +196,7 @@ export class Pool {
     items: Iterable<T> | AsyncIterable<T>,
     options: MapOptions = {},
   ): Promise<Settled<R>[]> {
-    return this.#admit<Settled<R>>(fn, items, options, false, true);
+    return this.#admit<Settled<R>>(fn, items, options, MAP_SETTLED);
   }
 
   /**
@@ -370,7 +229,7 @@ export class Pool {
     this.#refuse();
     const call = new CollectCall<R>(
       this.#engine,
-      this.#callOptions(spec, fn, true, false, signal, undefined),
+      this.#callOptions(spec, fn, { shape: APPLY, signal, onProgress: undefined }),
     );
     call.begin([args], 1);
     const [result] = await call.promise;
@@ -414,7 +273,7 @@ export class Pool {
     items: Iterable<T> | AsyncIterable<T>,
     options: IMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#stream(fn, items, options, true);
+    return this.#stream(fn, items, options, IMAP);
   }
 
   /**
@@ -441,7 +300,7 @@ export class Pool {
     items: Iterable<T> | AsyncIterable<T>,
     options: IMapOptions = {},
   ): AsyncIterableIterator<R> {
-    return this.#stream(fn, items, options, false);
+    return this.#stream(fn, items, options, IMAP_UNORDERED);
   }
 
   /**
@@ -500,28 +359,24 @@ export class Pool {
     fn: unknown,
     items: Iterable<unknown> | AsyncIterable<unknown>,
     options: MapOptions,
-    spread: boolean,
-    settle: boolean,
+    shape: CallShape,
   ): Promise<R[]> {
     let call: CollectCall<R>;
     let kind: "sync" | "async";
     try {
       const spec = this.#specOf(fn);
       if (options.chunkSize !== undefined) positiveInteger("chunkSize", options.chunkSize);
-      kind = inputKind(items, spread ? "starmap" : settle ? "mapSettled" : "map");
+      kind = inputKind(items, shape.method);
       const signal = checkedSignal(options.signal);
       this.#refuse();
       const onProgress = callback("onProgress", options.onProgress);
       call = new CollectCall<R>(
         this.#engine,
-        this.#callOptions(
-          spec,
-          fn,
-          spread,
-          settle,
+        this.#callOptions(spec, fn, {
+          shape,
           signal,
-          onProgress === undefined ? undefined : (done) => onProgress(done, call.total),
-        ),
+          onProgress: onProgress === undefined ? undefined : (done) => onProgress(done, call.total),
+        }),
       );
     } catch (error) {
       return Promise.reject(error);
@@ -554,7 +409,7 @@ export class Pool {
     fn: Task<[T], R>,
     items: Iterable<T> | AsyncIterable<T>,
     options: IMapOptions,
-    ordered: boolean,
+    shape: CallShape,
   ): AsyncIterableIterator<R> {
     let call: StreamCall;
     try {
@@ -564,20 +419,17 @@ export class Pool {
       const maxInFlight = options.maxInFlight ??
         Math.max(MIN_IN_FLIGHT, 4 * this.#workers * chunkSize);
       positiveInteger("maxInFlight", maxInFlight);
-      inputKind(items, ordered ? "imap" : "imapUnordered");
+      inputKind(items, shape.method);
       const signal = checkedSignal(options.signal);
       this.#refuse();
       call = new StreamCall(this.#engine, {
-        ...this.#callOptions(
-          spec,
-          fn,
-          false,
-          false,
+        ...this.#callOptions(spec, fn, {
+          shape,
           signal,
-          callback("onProgress", options.onProgress),
-        ),
+          onProgress: callback("onProgress", options.onProgress),
+        }),
         chunkSize,
-        ordered,
+        ordered: shape === IMAP,
         maxInFlight,
       }, items);
     } catch (error) {
@@ -600,16 +452,17 @@ export class Pool {
   #callOptions(
     spec: FunctionSpec,
     fn: unknown,
-    spread: boolean,
-    settle: boolean,
-    signal: AbortSignal | undefined,
-    onProgress: ((done: number) => void) | undefined,
+    { shape, signal, onProgress }: {
+      readonly shape: CallShape;
+      readonly signal: AbortSignal | undefined;
+      readonly onProgress: ((done: number) => void) | undefined;
+    },
   ): CallOptions {
     return {
       fnId: this.#known.get(fn as object)?.fnId ?? this.#engine.fnId(spec),
       taskName: spec.kind === "module" ? spec.exportName : spec.name,
-      spread,
-      settle,
+      spread: shape.spread,
+      settle: shape.settle,
       signal,
       onProgress,
     };
@@ -621,141 +474,8 @@ export class Pool {
   }
 }
 
-/**
- * How `items` is read, as `for await` would: `"async"` when it has an async
- * iterator, `"sync"` when it has an iterator (a string does). A TypeError
- * naming `method` otherwise.
- */
-function inputKind(items: unknown, method: string): "sync" | "async" {
-  if (items !== null && items !== undefined) {
-    const input = items as Partial<AsyncIterable<unknown> & Iterable<unknown>>;
-    if (typeof input[Symbol.asyncIterator] === "function") return "async";
-    if (typeof input[Symbol.iterator] === "function") return "sync";
-  }
-  throw new TypeError(
-    `Cannot ${method} as the input must be iterable: current value is ${describe(items)}`,
-  );
-}
-
-/** `signal`, once it is known to be an `AbortSignal` or absent. */
-function checkedSignal(signal: unknown): AbortSignal | undefined {
-  if (signal === undefined || signal instanceof AbortSignal) return signal;
-  throw new TypeError(
-    `Cannot use "signal" as it must be an AbortSignal: current value is ${describe(signal)}`,
-  );
-}
-
 /** A stream refused at the door: its first `next()` rejects with `error`, then it is done. */
 // deno-lint-ignore require-yield
 async function* refused<R>(error: unknown): AsyncGenerator<R, undefined> {
   throw error;
-}
-
-/** How a worker finds `fn`: by module and export, or by its source. */
-function functionSpec(fn: unknown, name: string): FunctionSpec {
-  if (fn instanceof ModuleTask) {
-    const { url, exportName } = fn;
-    // They travel to the workers in a message: anything else might not clone.
-    if (typeof url !== "string" || typeof exportName !== "string") {
-      throw new TypeError(
-        `Cannot run "${name}" in a worker as its module URL and export name must be strings: ` +
-          `current values are ${describe(url)} and ${describe(exportName)}`,
-      );
-    }
-    return { kind: "module", url, exportName };
-  }
-  if (typeof fn !== "function") {
-    throw new TypeError(
-      `Cannot run "${name}" in a worker as it must be a function or a ModuleTask: current value is ${
-        describe(fn)
-      }`,
-    );
-  }
-  const source = Function.prototype.toString.call(fn);
-  if (/\{\s*\[native code\]\s*\}\s*$/.test(source)) {
-    throw new TypeError(
-      `Cannot run "${name}" in a worker as its source is not available: ` +
-        `native and bound functions cannot be shipped (wrap it in an arrow function)`,
-    );
-  }
-  return { kind: "source", source, name: functionName(fn) };
-}
-
-/**
- * A function's name, for messages and stack traces, read once. A `name`
- * that is not a string, or whose getter throws, counts as none: it travels
- * to the workers in a message, where a symbol could not be cloned.
- */
-function functionName(fn: { readonly name?: unknown }): string {
-  try {
-    const name = fn.name;
-    return typeof name === "string" ? name : "";
-  } catch {
-    return "";
-  }
-}
-
-/** Refuses a callback option that is neither a function nor absent. */
-function callback<F>(name: string, value: F | undefined): F | undefined {
-  if (value !== undefined && typeof value !== "function") {
-    throw new TypeError(
-      `Cannot use "${name}" as it must be a function: current value is ${describe(value)}`,
-    );
-  }
-  return value;
-}
-
-function positiveInteger(name: string, value: unknown): void {
-  if (typeof value !== "number" || !Number.isInteger(value) || value < 1) {
-    throw new RangeError(
-      `Cannot use "${name}" as it must be a positive integer: current value is ${describe(value)}`,
-    );
-  }
-}
-
-function describe(value: unknown): string {
-  if (typeof value === "string") return JSON.stringify(value);
-  if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
-  if (typeof value === "symbol" || typeof value === "bigint") return String(value);
-  if (Object.is(value, -0)) return "-0";
-  if (Array.isArray(value)) return "an array";
-  if (value !== null && typeof value === "object") return "an object";
-  return String(value);
-}
-
-/**
- * A copy of `initArgs` for the workers, made now: a value that cannot be
- * cloned is refused here, not when a worker starts (inside an event
- * callback, where the error would end the program), and later changes to
- * the caller's array do not reach workers started later.
- */
-function cloneInitArgs(initArgs: unknown): unknown[] {
-  if (!Array.isArray(initArgs)) {
-    throw new TypeError(
-      `Cannot use "initArgs" as it must be an array: current value is ${describe(initArgs)}`,
-    );
-  }
-  try {
-    return structuredClone(initArgs);
-  } catch (error) {
-    throw new TypeError(
-      `Cannot use "initArgs" as its values must be structured-cloneable ` +
-        `(no functions, symbols or objects with methods): ${describeCause(error)}`,
-      { cause: error },
-    );
-  }
-}
-
-/** The `deno.permissions` worker option for `permissions`, or `undefined` to inherit. */
-function workerPermissions(value: unknown): Deno.PermissionOptions | undefined {
-  if (value === undefined || value === "none") return "none";
-  if (value === "inherit") return undefined;
-  if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-    return value as Deno.PermissionOptionsObject;
-  }
-  throw new TypeError(
-    `Cannot use "permissions" as it must be "none", "inherit" or an object of grants: current value is ${
-      describe(value)
-    }`,
-  );
 }
