@@ -339,19 +339,23 @@ const comparisons: Record<string, () => Promise<void>> = {
     const floor = new FloorPool(2);
     const pool = await startedPool({ workers: 2 });
     const recorded = await startedPool({ workers: 2, recorder: new Recorder() });
+    const asleep = await startedPool({ workers: 2, stayAwake: false });
     await floor.run(1);
     await pool.apply(square, [1]);
     await recorded.apply(square, [1]);
+    await asleep.apply(square, [1]);
     const medians = await compare({
       "hand-written floor pool": () => Promise.all(items.map((x) => floor.run(x))),
       "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
       "Pool.apply, recording on": () => Promise.all(items.map((x) => recorded.apply(square, [x]))),
+      "Pool.apply, stayAwake: false": () => Promise.all(items.map((x) => asleep.apply(square, [x]))),
       ...withPython("Python Pool.apply_async", "tasks"),
     });
     report("100,000 queued tiny tasks", medians, "µs/task", N);
     floor.close();
     await pool.terminate();
     await recorded.terminate();
+    await asleep.terminate();
   },
 
   // Latency: one awaited call at a time.
@@ -359,6 +363,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     const N = 2000;
     const floor = new FloorPool(2);
     const pool = await startedPool({ workers: 2 });
+    const asleep = await startedPool({ workers: 2, stayAwake: false });
     const shaped = new ShapedFloorPool(2);
     const numbers = new AtomicsNumbers();
     const call = new AtomicsCall(v8.serialize);
@@ -367,6 +372,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     await floor.run(1);
     await shaped.square(1);
     await pool.apply(square, [1]);
+    await asleep.apply(square, [1]);
     await numbers.square(1);
     await call.square(1);
     await bothWays.square(1);
@@ -380,6 +386,9 @@ const comparisons: Record<string, () => Promise<void>> = {
       },
       "Pool.apply, awaited": async () => {
         for (let i = 0; i < N; i++) await pool.apply(square, [i]);
+      },
+      "Pool.apply, awaited, stayAwake: false": async () => {
+        for (let i = 0; i < N; i++) await asleep.apply(square, [i]);
       },
       "Atomics both ways, numbers only": async () => {
         for (let i = 0; i < N; i++) await numbers.square(i);
@@ -404,6 +413,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     shaped.close();
     floor.close();
     await pool.terminate();
+    await asleep.terminate();
   },
 
   // Tiny-item map: squares with the default chunk size.
