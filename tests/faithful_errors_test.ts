@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { Pool, TaskError, WorkerCrashedError, WorkerInitError } from "../lib/mod.ts";
-import { rejection } from "./_deadline.ts";
+import { bounded, rejection } from "./_deadline.ts";
 
 /** The cause of the `TaskError` that `fn` fails with on the pool. */
 async function causeOf(pool: Pool, fn: () => unknown): Promise<unknown> {
@@ -176,6 +176,39 @@ Deno.test("TaskError.cause keeps a cause chain of mixed classes and values", asy
   });
   assert.equal((fnCause as Error).cause, "function retry() {}");
 });
+
+Deno.test(
+  "`TaskError.cause` keeps the cause chain and the error's own properties",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    const error = await pool.apply(() => {
+      const root = new Error("disk full");
+      const wrapped = new Error("save failed", { cause: root });
+      Object.assign(wrapped, { code: "E_SAVE", details: { path: "/tmp/x" } });
+      throw wrapped;
+    }, []).catch((e) => e);
+    assert.ok(error instanceof TaskError);
+    const cause = error.cause as Error & { code: string; details: unknown };
+    assert.equal(cause.message, "save failed");
+    assert.equal(cause.code, "E_SAVE");
+    assert.deepEqual(cause.details, { path: "/tmp/x" });
+    assert.ok(cause.cause instanceof Error);
+    assert.equal((cause.cause as Error).message, "disk full");
+    assert.match(cause.stack ?? "", /save failed/);
+  }),
+);
+
+Deno.test(
+  "`TaskError.cause` is the thrown value itself when that is not an Error",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    const error = await pool.apply(() => {
+      throw { reason: "plain object" };
+    }, []).catch((e) => e);
+    assert.ok(error instanceof TaskError);
+    assert.deepEqual(error.cause, { reason: "plain object" });
+  }),
+);
 
 Deno.test("TaskError.cause keeps the nearest built-in class of a subclass, its name and fields", async () => {
   await using pool = new Pool({ workers: 1 });
