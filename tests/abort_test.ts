@@ -127,6 +127,7 @@ Deno.test(
         for (let n = 0;; n++) {
           pulled++;
           if (n === 3) controller.abort(reason);
+          // A slow input: the pool waits on this read when the abort comes.
           await new Promise((resolve) => setTimeout(resolve, 1));
           yield n;
         }
