@@ -63,3 +63,24 @@ export async function rejection(promise: Promise<unknown>, what: string): Promis
   if ("reason" in outcome) return outcome.reason;
   throw new Error(`${what} resolved with ${Deno.inspect(outcome.value)}; expected a rejection`);
 }
+
+/**
+ * Resolves once `check()` holds, looking again every millisecond: for a state
+ * that the code under test announces with no event, such as a pool's
+ * `liveWorkers`. Rejects, naming `what`, when it does not hold within `ms`;
+ * by default half the bound of {@linkcode bounded}, so that its message is
+ * the one a failing test reports.
+ */
+export async function until(check: () => boolean, what: string, ms = 10_000): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!check()) {
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Sets `flag[0]` to `value` and wakes every thread that waits on it. */
+export function raise(flag: Int32Array, value = 1): void {
+  Atomics.store(flag, 0, value);
+  Atomics.notify(flag, 0);
+}

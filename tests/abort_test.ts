@@ -4,11 +4,29 @@
  * after `close()`; on every method.
  */
 import assert from "node:assert/strict";
-import { Pool } from "../lib/mod.ts";
-import { bounded, flagged, within } from "./_deadline.ts";
+import { Pool, Recorder } from "../lib/mod.ts";
+import { bounded, flagged, raise, within } from "./_deadline.ts";
 
 function square(n: number): number {
   return n * n;
+}
+
+/** Keeps its worker busy for `ms`, as CPU-bound work does, and returns `ms`. */
+function busy(ms: number): number {
+  const until = performance.now() + ms;
+  while (performance.now() < until) { /* busy */ }
+  return ms;
+}
+
+/**
+ * Raises `flag` (1), then holds its worker's thread, as CPU-bound work does,
+ * until the flag is set to something else; returns `ms`.
+ */
+function held([ms, flag]: [number, Int32Array]): number {
+  Atomics.store(flag, 0, 1);
+  Atomics.notify(flag, 0);
+  Atomics.wait(flag, 0, 1);
+  return ms;
 }
 
 /** Calls a stream's `return()`, which every stream has. */
@@ -109,6 +127,7 @@ Deno.test(
         for (let n = 0;; n++) {
           pulled++;
           if (n === 3) controller.abort(reason);
+          // A slow input: the pool waits on this read when the abort comes.
           await new Promise((resolve) => setTimeout(resolve, 1));
           yield n;
         }
@@ -457,5 +476,92 @@ Deno.test(
         assert.equal(live.size, 0, "listeners left on the signal");
       });
     }
+  }),
+);
+
+Deno.test(
+  "`Pool.map()` rejects with the signal's reason, before or while it runs, and the pool goes on",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 2 });
+    const reason = new Error("stop");
+    await assert.rejects(
+      pool.map(square, [1], { signal: AbortSignal.abort(reason) }),
+      (e) => e === reason,
+    );
+    const controller = new AbortController();
+    const started = new Int32Array(new SharedArrayBuffer(4));
+    const slow = pool.map(hang, [started, started], { chunkSize: 1, signal: controller.signal });
+    const other = pool.map(square, [1, 2, 3]);
+    await within(flagged(started), "a slow task starts");
+    controller.abort(reason);
+    await within(assert.rejects(slow, (e) => e === reason), "the aborted call rejects");
+    assert.deepEqual(await within(other, "the other call"), [1, 4, 9]);
+    assert.deepEqual(await pool.map(square, [4]), [16]);
+  }),
+);
+
+Deno.test(
+  "aborting a call whose chunk a worker holds but has not started keeps that worker",
+  bounded(async () => {
+    const recorder = new Recorder();
+    await using pool = new Pool({ workers: 1, recorder });
+    const controller = new AbortController();
+    // The long chunk holds the one worker until the abort is dealt with.
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const long = pool.map(held, [[300, gate]], { chunkSize: 1 });
+    // Sent to the same worker in the same flush, behind the long chunk.
+    const queued = pool.map(busy, [10], { chunkSize: 1, signal: controller.signal });
+    const reason = new Error("not needed");
+    try {
+      await within(flagged(gate), "the long chunk starts");
+      controller.abort(reason);
+      await within(assert.rejects(queued, (e) => e === reason), "the queued call rejects");
+    } finally {
+      raise(gate, 2);
+    }
+    assert.deepEqual(await within(long, "the long call"), [300]);
+    // The worker skips the chunk taken back: the next call's is the one it runs after the long one.
+    assert.deepEqual(await pool.map(busy, [5]), [5]);
+    // The long chunk was not interrupted: it ran once, on the first worker, which still lives.
+    assert.deepEqual(recorder.spans.map((span) => [span.row, span.label]), [
+      ["worker 1", "0"],
+      ["worker 1", "0"],
+    ]);
+    assert.equal(pool.liveWorkers, 1);
+  }),
+);
+
+Deno.test(
+  "`AbortSignal.timeout()` works as a deadline and ends the busy worker",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    const started = Date.now();
+    const error = await pool.apply(
+      async () => {
+        // Far longer than the deadline: the task is still running when it passes.
+        await new Promise((resolve) => setTimeout(resolve, 10_000));
+      },
+      [],
+      { signal: AbortSignal.timeout(100) },
+    ).catch((e) => e);
+    assert.equal(error.name, "TimeoutError");
+    assert.ok(Date.now() - started < 5000);
+    assert.equal(await pool.apply((n: number) => n + 1, [1]), 2);
+  }),
+);
+
+Deno.test(
+  "`Pool.imap()` throws the reason when aborted between reads",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    const controller = new AbortController();
+    const seen: number[] = [];
+    await assert.rejects(async () => {
+      for await (const value of pool.imap(square, [1, 2, 3, 4], { signal: controller.signal })) {
+        seen.push(value);
+        controller.abort(new Error("enough"));
+      }
+    }, { message: "enough" });
+    assert.deepEqual(seen, [1]);
   }),
 );

@@ -25,6 +25,10 @@ function stop<T>(it: AsyncIterator<T>): Promise<IteratorResult<T>> {
 
 const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
+/**
+ * An async input that takes a moment over each value: a call over it is still
+ * reading it when `close()` comes, which is the case under test.
+ */
 async function* slowly<T>(values: Iterable<T>) {
   for (const value of values) {
     await new Promise((resolve) => setTimeout(resolve, 1));
@@ -133,6 +137,8 @@ Deno.test(
     const pool = new Pool({ workers: 2 });
     let progressed = 0;
     const it = pool.imap(
+      // Each task takes a moment, so that its result is still to come when
+      // join() is called: join() must wait for it.
       async (n: number) => {
         await new Promise((resolve) => setTimeout(resolve, 5));
         return n * n;

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { CpuBoard } from "../lib/transport/cpu_board.ts";
 
-Deno.test("a CpuBoard hands out each slot once, and -1 when all are taken", () => {
+Deno.test("`CpuBoard.take()` hands out each slot once, and -1 when all are taken", () => {
   const board = new CpuBoard(3);
   const slots = [board.take(), board.take(), board.take()];
   assert.deepEqual([...slots].sort(), [0, 1, 2]);
   assert.equal(board.take(), -1);
 });
 
-Deno.test("a CpuBoard slot given back is cleared and handed out again", () => {
+Deno.test("`CpuBoard.give()` clears a slot, which is then handed out again", () => {
   const board = new CpuBoard(2);
   const slot = board.take();
   board.take();

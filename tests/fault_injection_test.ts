@@ -84,7 +84,7 @@ function makeItems(): Item[] {
   });
 }
 
-Deno.test("mapSettled over 10,000 faulty items loses nothing and reports every failure", async () => {
+Deno.test("`Pool.mapSettled()` over 10,000 faulty items loses nothing and reports every failure", async () => {
   const items = makeItems();
   const counts = Object.groupBy(items, (item) => item.fault);
   // The seed gives every kind of fault, each kind of death among the crashes.

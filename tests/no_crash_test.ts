@@ -60,7 +60,7 @@ const deniedRead =
   '(deno.permissions.read) invalid type: integer `5`, expected "inherit" or boolean or string[]';
 
 Deno.test({
-  ...needs("new Pool() throws a TypeError for initArgs that cannot be cloned", runs),
+  ...needs("`new Pool()` throws a TypeError for initArgs that cannot be cloned", runs),
   fn: () =>
     assertCase("initArgs that cannot be cloned", [{
       error: "TypeError",
@@ -71,7 +71,7 @@ Deno.test({
     }]),
 });
 
-Deno.test("new Pool() throws a TypeError for initArgs that is not an array", () => {
+Deno.test("`new Pool()` throws a TypeError for initArgs that is not an array", () => {
   assert.throws(
     () => new Pool({ initArgs: 5 as never }),
     new TypeError('Cannot use "initArgs" as it must be an array: current value is 5'),
@@ -79,7 +79,7 @@ Deno.test("new Pool() throws a TypeError for initArgs that is not an array", () 
 });
 
 Deno.test({
-  ...needs("Pool.map() rejects with WorkerInitError when Deno rejects the permissions", runs),
+  ...needs("`Pool.map()` rejects with WorkerInitError when Deno rejects the permissions", runs),
   fn: () => {
     const refused = {
       error: "WorkerInitError",
@@ -105,7 +105,7 @@ Deno.test({
 
 Deno.test({
   ...needs(
-    "Pool.apply() rejects with WorkerInitError for permissions the program does not hold",
+    "`Pool.apply()` rejects with WorkerInitError for permissions the program does not hold",
     runs,
   ),
   fn: () =>
@@ -150,7 +150,7 @@ Deno.test({
   },
 });
 
-Deno.test("Pool.map() rejects with PoolClosedError when its onProgress terminates the pool", async () => {
+Deno.test("`Pool.map()` rejects with PoolClosedError when its onProgress terminates the pool", async () => {
   const pool = new Pool({ workers: 2 });
   try {
     const items = Array.from({ length: 100 }, (_, i) => i);
@@ -173,7 +173,7 @@ Deno.test("Pool.map() rejects with PoolClosedError when its onProgress terminate
 });
 
 Deno.test({
-  ...needs("new Pool() throws a TypeError for a recorder that is not a Recorder", runs),
+  ...needs("`new Pool()` throws a TypeError for a recorder that is not a Recorder", runs),
   fn: () =>
     assertCase("recorder that is not a Recorder", [{
       error: "TypeError",
@@ -205,7 +205,7 @@ Deno.test({
 
 Deno.test({
   ...needs(
-    "Pool.imap() rejects when its input's iterator cannot be had, and the pool still closes",
+    "`Pool.imap()` rejects when its input's iterator cannot be had, and the pool still closes",
     runs,
   ),
   fn: () => {
@@ -216,7 +216,7 @@ Deno.test({
 
 Deno.test({
   ...needs(
-    "Pool.map() rejects when an element of its input throws as it is read, and the pool still closes",
+    "`Pool.map()` rejects when an element of its input throws as it is read, and the pool still closes",
     runs,
   ),
   fn: () => {
@@ -278,7 +278,7 @@ Deno.test("every method rejects, never throws, for an input that is a revoked Pr
 });
 
 Deno.test({
-  ...needs("Pool.map() runs a task whose name is a symbol", runs),
+  ...needs("`Pool.map()` runs a task whose name is a symbol", runs),
   fn: () => assertCase("task whose name is a symbol", [{ value: [2, 4] }, { value: 42 }]),
 });
 
@@ -289,7 +289,7 @@ Deno.test({
 
 Deno.test({
   ...needs(
-    "Pool.map() rejects a module task whose export name is not a string with a TypeError",
+    "`Pool.map()` rejects a module task whose export name is not a string with a TypeError",
     runs,
   ),
   fn: () =>
@@ -301,7 +301,7 @@ Deno.test({
     }]),
 });
 
-Deno.test("Pool.apply() runs a task whose name getter throws, naming no task in its errors", async () => {
+Deno.test("`Pool.apply()` runs a task whose name getter throws, naming no task in its errors", async () => {
   await using pool = new Pool({ workers: 1 });
   const task = (n: number) => {
     if (n < 0) throw new RangeError("negative");
@@ -319,7 +319,7 @@ Deno.test("Pool.apply() runs a task whose name getter throws, naming no task in 
 });
 
 Deno.test({
-  ...needs("Pool.map() rejects an item whose getter throws what has no string form", runs),
+  ...needs("`Pool.map()` rejects an item whose getter throws what has no string form", runs),
   fn: () =>
     assertCase("item whose getter throws what has no string form", [{
       error: "TypeError",
@@ -330,7 +330,7 @@ Deno.test({
 
 Deno.test({
   ...needs(
-    "Pool.mapSettled() fails an item that clones only on some reads, instead of resending it for ever",
+    "`Pool.mapSettled()` fails an item that clones only on some reads, instead of resending it for ever",
     runs,
   ),
   fn: () =>
@@ -346,7 +346,7 @@ Deno.test({
     ]),
 });
 
-Deno.test("new Pool() throws a RangeError for more workers than it can start", async () => {
+Deno.test("`new Pool()` throws a RangeError for more workers than it can start", async () => {
   for (const workers of [1025, 100_000, 2 ** 31]) {
     let pool: Pool | undefined;
     try {
@@ -380,7 +380,10 @@ Deno.test({
 });
 
 Deno.test({
-  ...needs("Pool.apply() rejects with TaskError for an error whose fields its class refuses", runs),
+  ...needs(
+    "`Pool.apply()` rejects with TaskError for an error whose fields its class refuses",
+    runs,
+  ),
   fn: () =>
     assertCase("error whose fields its class refuses", [
       {
@@ -392,7 +395,7 @@ Deno.test({
     ]),
 });
 
-Deno.test("Pool.imap() throws a TypeError when its input's iterator returns something that is not an object", async () => {
+Deno.test("`Pool.imap()` throws a TypeError when its input's iterator returns something that is not an object", async () => {
   // Terminated, not closed, at the end: a stream that never ends would hold a closing pool open.
   const pool = new Pool({ workers: 1 });
   try {
@@ -412,7 +415,7 @@ Deno.test("Pool.imap() throws a TypeError when its input's iterator returns some
   }
 });
 
-Deno.test("new Pool() throws what an option's getter threw, and starts no worker", () => {
+Deno.test("`new Pool()` throws what an option's getter threw, and starts no worker", () => {
   for (const option of ["workers", "initializer", "initArgs", "recorder", "permissions"]) {
     const thrown = new EvalError(`no ${option}`);
     const options = Object.defineProperty({}, option, {
@@ -425,7 +428,7 @@ Deno.test("new Pool() throws what an option's getter threw, and starts no worker
   }
 });
 
-Deno.test("Pool.map() fails a Proxy item with a TypeError naming its index", async () => {
+Deno.test("`Pool.map()` fails a Proxy item with a TypeError naming its index", async () => {
   await using pool = new Pool({ workers: 1 });
   const trap = () => {
     throw new Error("trapped");
@@ -442,7 +445,7 @@ Deno.test("Pool.map() fails a Proxy item with a TypeError naming its index", asy
   assert.deepEqual(settled.map((s) => s.status), ["fulfilled", "rejected", "fulfilled"]);
 });
 
-Deno.test("Pool.map() runs a function whose own toString throws, by its real source", async () => {
+Deno.test("`Pool.map()` runs a function whose own toString throws, by its real source", async () => {
   await using pool = new Pool({ workers: 1 });
   const double = (n: number) => n * 2;
   double.toString = () => {

@@ -5,63 +5,63 @@
  */
 import assert from "node:assert/strict";
 import { Pool } from "../lib/mod.ts";
-
-/** Rejects after `ms` unless `work` settles first; the timer is always cleared. */
-async function within<T>(ms: number, work: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  try {
-    return await Promise.race([work, late]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+import { bounded, raise, within } from "./_deadline.ts";
 
 /** Quick tasks first, so that the pool sends its worker many chunks in one message. */
 async function warmed(pool: Pool): Promise<void> {
   await Promise.all(Array.from({ length: 2000 }, (_, i) => pool.apply((x: number) => x, [i])));
 }
 
-/** Returns `"quick"` at once for `null`, else waits (awake, asynchronously) until the gate opens. */
+/**
+ * Returns `"quick"` at once for `null`, else waits until the gate opens, with
+ * its worker's thread free, as a task awaiting I/O leaves it.
+ */
 async function gated(gate: Int32Array | null): Promise<string> {
   if (gate === null) return "quick";
-  while (Atomics.load(gate, 0) === 0) await new Promise((resolve) => setTimeout(resolve, 1));
+  while (Atomics.load(gate, 0) === 0) {
+    const wait = Atomics.waitAsync(gate, 0, 0);
+    if (wait.async) await wait.value;
+  }
   return "opened";
 }
 
-Deno.test("Pool.imapUnordered() yields finished results while a later task of the same batch waits", async () => {
-  await using pool = new Pool({ workers: 1 });
-  await warmed(pool);
-  const gate = new Int32Array(new SharedArrayBuffer(4));
-  const items = [...Array.from({ length: 10 }, () => null), gate];
-  const seen: string[] = [];
-  // The gate opens only once the ten quick results are in: held back, they never would be.
-  const consume = async () => {
-    for await (const result of pool.imapUnordered(gated, items)) {
-      seen.push(result);
-      if (seen.length === 10) Atomics.store(gate, 0, 1);
+Deno.test(
+  "`Pool.imapUnordered()` yields finished results while a later task of the same batch waits",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    await warmed(pool);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const items = [...Array.from({ length: 10 }, () => null), gate];
+    const seen: string[] = [];
+    // The gate opens only once the ten quick results are in: held back, they never would be.
+    const consume = async () => {
+      for await (const result of pool.imapUnordered(gated, items)) {
+        seen.push(result);
+        if (seen.length === 10) raise(gate);
+      }
+    };
+    try {
+      await within(consume(), "every result", 10_000);
+    } finally {
+      raise(gate);
     }
-  };
-  try {
-    await within(10_000, consume());
-  } finally {
-    Atomics.store(gate, 0, 1);
-  }
-  assert.deepEqual(seen, [...Array.from({ length: 10 }, () => "quick"), "opened"]);
-});
+    assert.deepEqual(seen, [...Array.from({ length: 10 }, () => "quick"), "opened"]);
+  }),
+);
 
-Deno.test("Pool.apply() resolves while a task sent to its worker after it waits", async () => {
-  await using pool = new Pool({ workers: 1 });
-  await warmed(pool);
-  const gate = new Int32Array(new SharedArrayBuffer(4));
-  const quick = pool.apply(gated, [null]);
-  const waiting = pool.apply(gated, [gate]);
-  try {
-    assert.equal(await within(10_000, quick), "quick");
-  } finally {
-    Atomics.store(gate, 0, 1);
-  }
-  assert.equal(await waiting, "opened");
-});
+Deno.test(
+  "`Pool.apply()` resolves while a task sent to its worker after it waits",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    await warmed(pool);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const quick = pool.apply(gated, [null]);
+    const waiting = pool.apply(gated, [gate]);
+    try {
+      assert.equal(await within(quick, "the quick call", 10_000), "quick");
+    } finally {
+      raise(gate);
+    }
+    assert.equal(await within(waiting, "the waiting call", 10_000), "opened");
+  }),
+);

@@ -14,7 +14,7 @@ function successions(count: number, rounds: number): Map<string, number> {
   return seen;
 }
 
-Deno.test("every round runs each contender once", () => {
+Deno.test("`roundOrder()` runs each contender once in every round", () => {
   for (let count = 1; count <= 9; count++) {
     for (let round = 0; round < 20; round++) {
       const order = roundOrder(count, round);
@@ -23,7 +23,7 @@ Deno.test("every round runs each contender once", () => {
   }
 });
 
-Deno.test("over a cycle of rounds each contender follows every other one equally often", () => {
+Deno.test("`roundOrder()` over a cycle of rounds has each contender follow every other one equally often", () => {
   for (let count = 2; count <= 9; count++) {
     const cycle = count % 2 === 0 ? count : 2 * count;
     const seen = successions(count, cycle);
@@ -33,7 +33,7 @@ Deno.test("over a cycle of rounds each contender follows every other one equally
   }
 });
 
-Deno.test("in five rounds of four contenders none follows the same one in most rounds", () => {
+Deno.test("`roundOrder()` in five rounds of four contenders has none follow the same one in most rounds", () => {
   // Rotating a fixed order put the last contender before the first in four
   // rounds of five; here no succession happens more than twice.
   const seen = successions(4, 5);

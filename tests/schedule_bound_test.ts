@@ -18,7 +18,7 @@ function bestOfAllSplits(
   return best;
 }
 
-Deno.test("bestFinish() equals the best of every split between two workers", () => {
+Deno.test("`bestFinish()` equals the best of every split between two workers", () => {
   const random = seededRandom(4);
   for (let trial = 0; trial < 500; trial++) {
     const workers = [
@@ -34,7 +34,7 @@ Deno.test("bestFinish() equals the best of every split between two workers", () 
   }
 });
 
-Deno.test("bestFinish() splits evenly between equal workers and leaves out a late one", () => {
+Deno.test("`bestFinish()` splits evenly between equal workers and leaves out a late one", () => {
   const equal = { start: 20, pace: 15 };
   assert.equal(bestFinish([equal, equal], 64), 20 + 32 * 15);
   assert.equal(bestFinish([equal], 64), 20 + 64 * 15);
@@ -42,12 +42,12 @@ Deno.test("bestFinish() splits evenly between equal workers and leaves out a lat
   assert.equal(bestFinish([equal, { start: 100, pace: 1 }], 3), 65);
 });
 
-Deno.test("bestFinish() refuses no items and no workers", () => {
+Deno.test("`bestFinish()` refuses no items and no workers", () => {
   assert.throws(() => bestFinish([{ start: 0, pace: 1 }], 0), RangeError);
   assert.throws(() => bestFinish([], 3), RangeError);
 });
 
-Deno.test("workerPaces() reads each worker's first start and time per item from its spans", () => {
+Deno.test("`workerPaces()` reads each worker's first start and time per item from its spans", () => {
   const span = (row: string, start: number, end: number): Span => ({
     row,
     start,

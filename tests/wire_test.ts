@@ -7,14 +7,14 @@ import { pack, PACK_MIN, SHARE_MIN } from "../lib/_wire.ts";
 
 const ints = [0, 1, -1, 7, 2 ** 31 - 1, -(2 ** 31), 42, 27];
 
-Deno.test("pack() hands a chunk of int32 integers over as an Int32Array", () => {
+Deno.test("`pack()` hands a chunk of int32 integers over as an Int32Array", () => {
   const packed = pack(ints, 0, ints.length);
   assert.ok(packed instanceof Int32Array, String(packed));
   assert.deepEqual([...packed], ints);
   assert.ok(!(packed.buffer instanceof SharedArrayBuffer));
 });
 
-Deno.test("pack() hands every other chunk of numbers over as a Float64Array, value for value", async (t) => {
+Deno.test("`pack()` hands every other chunk of numbers over as a Float64Array, value for value", async (t) => {
   const cases: [string, number][] = [
     ["-0", -0],
     ["a fraction", 0.5],
@@ -36,7 +36,7 @@ Deno.test("pack() hands every other chunk of numbers over as a Float64Array, val
   }
 });
 
-Deno.test("pack() leaves a chunk as an array when any item is not a number, or it is short", () => {
+Deno.test("`pack()` leaves a chunk as an array when any item is not a number, or it is short", () => {
   // deno-lint-ignore no-sparse-arrays
   const holey = [1, 2, 3, , 5, 6, 7, 8];
   for (const items of [[...ints, "1"], [...ints, 1n], [...ints, true], [...ints, null], holey]) {
@@ -45,7 +45,7 @@ Deno.test("pack() leaves a chunk as an array when any item is not a number, or i
   assert.equal(pack(ints, 0, PACK_MIN - 1), null);
 });
 
-Deno.test("pack() packs the range it is given, in shared memory from SHARE_MIN items up", () => {
+Deno.test("`pack()` packs the range it is given, in shared memory from SHARE_MIN items up", () => {
   const many = Array.from({ length: SHARE_MIN + 2 }, (_, i) => i);
   const packed = pack(many, 1, SHARE_MIN + 1);
   assert.ok(packed instanceof Int32Array && packed.buffer instanceof SharedArrayBuffer);
@@ -59,7 +59,7 @@ Deno.test("pack() packs the range it is given, in shared memory from SHARE_MIN i
   assert.equal(doubles[SHARE_MIN - 2], SHARE_MIN - 1);
 });
 
-Deno.test("pack() never calls an item's valueOf", () => {
+Deno.test("`pack()` never calls an item's valueOf", () => {
   let called = 0;
   const sneaky = { valueOf: () => ++called };
   assert.equal(pack([...ints, sneaky], 0, ints.length + 1), null);

@@ -5,11 +5,15 @@
  */
 import assert from "node:assert/strict";
 import { Pool, TaskError, TaskModule, WorkerCrashedError, WorkerInitError } from "../lib/mod.ts";
-import { rejection, settles } from "./_deadline.ts";
+import { bounded, rejection, settles } from "./_deadline.ts";
 import { needs } from "./_needs.ts";
 
 /** Module tasks live here; their workers are granted read access to it. */
 const fixtures = new URL("./fixtures/", import.meta.url);
+
+function square(n: number): number {
+  return n * n;
+}
 
 Deno.test("a thrown value of any shape fails its item with TaskError, never a crash", async (t) => {
   // One crash would fail the item with WorkerCrashedError at once.
@@ -372,6 +376,83 @@ Deno.test({
     }
   },
 });
+
+Deno.test(
+  "a worker that dies mid-task fails that task with WorkerCrashedError; the rest finish",
+  bounded(async (t) => {
+    const deaths = {
+      "self.close()": () => self.close(),
+      "Deno.exit()": () => Deno.exit(3),
+      "an error thrown in a timer": () => {
+        setTimeout(() => {
+          throw new Error("timer blew up");
+        }, 0);
+        return new Promise(() => {});
+      },
+      "an unhandled rejection": () => {
+        Promise.reject(new Error("nobody caught me"));
+        return new Promise(() => {});
+      },
+    };
+    // Chunks of 2 travel as arrays; a chunk of 10 travels packed, and the
+    // results before the death come back from the packed copy.
+    const items = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+    for (const [how, die] of Object.entries(deaths)) {
+      await t.step(how, async () => {
+        await using pool = new Pool({ workers: 2, maxCrashes: 2 });
+        const source = `(n) => { if (n === 3) return (${die.toString()})(); return n * 2; }`;
+        const task = new Function(`return ${source}`)() as (n: number) => number;
+        for (const chunkSize of [2, 10]) {
+          const outcomes = await pool.mapSettled(task, items, { chunkSize });
+          assert.deepEqual(
+            outcomes.map((o) => o.status),
+            items.map((n) => n === 3 ? "rejected" : "fulfilled"),
+          );
+          const failed = outcomes[2];
+          assert.ok(failed.status === "rejected" && failed.reason instanceof WorkerCrashedError);
+          assert.equal(failed.reason.index, 2);
+          assert.match(failed.reason.message, /tried on 2 workers/);
+          assert.deepEqual(
+            outcomes.filter((o) => o.status === "fulfilled").map((o) => o.value),
+            items.filter((n) => n !== 3).map((n) => n * 2),
+          );
+        }
+        assert.deepEqual(await pool.map(square, [1, 2]), [1, 4]);
+      });
+    }
+  }),
+);
+
+Deno.test(
+  "a task that kills every worker it runs on is tried on `maxCrashes` workers, then fails for good",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1, maxCrashes: 3 });
+    const error = await pool.apply(() => self.close(), []).catch((e) => e);
+    assert.ok(error instanceof WorkerCrashedError);
+    assert.match(error.message, /tried on 3 workers/);
+    assert.equal(await pool.apply(() => "alive", []), "alive");
+  }),
+);
+
+Deno.test(
+  "`maxCrashes` counts the crashes of each item, not of each chunk",
+  bounded(async () => {
+    // Items 1 and 3 each kill their worker the first time they run, and share a
+    // chunk. With maxCrashes 2 each may crash once: both must succeed on retry.
+    const starts = new Int32Array(new SharedArrayBuffer(16));
+    await using pool = new Pool({ workers: 1, maxCrashes: 2 });
+    const results = await pool.map(
+      ([i, starts]: [number, Int32Array]) => {
+        if ((i === 1 || i === 3) && Atomics.add(starts, i, 1) === 0) self.close();
+        return i * 10;
+      },
+      [0, 1, 2, 3].map((i) => [i, starts] as [number, Int32Array]),
+      { chunkSize: 4 },
+    );
+    assert.deepEqual(results, [0, 10, 20, 30]);
+    assert.deepEqual([...starts], [0, 2, 0, 2]);
+  }),
+);
 
 Deno.test("a worker that dies between tasks, from what a task left behind, costs no item its result", async (t) => {
   const leftovers: [string, (n: number) => number][] = [
