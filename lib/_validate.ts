@@ -201,7 +201,7 @@ export function poolSettings(options: PoolOptions): PoolSettings {
       `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
     );
   }
-  const stayAwake = options.stayAwake ?? true;
+  const stayAwake = options.stayAwake === undefined ? true : options.stayAwake;
   if (typeof stayAwake !== "boolean") {
     throw new TypeError(
       `Cannot use "stayAwake" as it must be a boolean: current value is ${describe(stayAwake)}`,
