@@ -24,7 +24,7 @@
 
 import { clearImmediate, setImmediate } from "node:timers";
 import type { Call, Chunk, Engine } from "./call.ts";
-import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from "../_protocol.ts";
+import type { ChunkResult, FromWorker, FunctionSpec, RunChunk } from "../_protocol.ts";
 import { CpuBoard } from "../transport/cpu_board.ts";
 import { Deque } from "./deque.ts";
 import { WorkerHandle } from "../transport/thread.ts";
@@ -392,7 +392,7 @@ export class Dispatcher implements Engine {
         throw new Error(`Worker ${handle.id} answered for chunk ${id}, expected ${chunk?.id}`);
       }
       this.#measure(handle, chunk, result);
-      this.#complete(chunk, result, values.length, handle.id);
+      chunk.call.receive(chunk, result, values.length, handle.id);
     }
     this.#removeIfSpent(handle);
   }
@@ -428,32 +428,6 @@ export class Dispatcher implements Engine {
       // where an error that escaped would end the program.
       chunk.call.fail(error);
     }
-  }
-
-  /** Hands a chunk's results for its first `count` items to its call. */
-  #complete(chunk: Chunk, [, values, errors]: ChunkResult, count: number, workerId: number): void {
-    const call = chunk.call;
-    if (call.finished) return;
-    if (errors === null) {
-      if (count > 0) {
-        call.deliver(chunk.start, count === values.length ? values : slice(values, 0, count));
-      }
-      return;
-    }
-    const ordered = [...errors].sort((a, b) => a.index - b.index);
-    let from = 0;
-    for (const item of ordered) {
-      if (item.index >= count) break;
-      if (item.index > from) call.deliver(chunk.start + from, slice(values, from, item.index));
-      const index = chunk.start + item.index;
-      call.itemFailed(
-        index,
-        call.taskError(index, reviveError(item.error), workerId, item.unsendable === true),
-      );
-      if (call.finished) return;
-      from = item.index + 1;
-    }
-    if (from < count) call.deliver(chunk.start + from, slice(values, from, count));
   }
 
   /**
@@ -499,12 +473,12 @@ export class Dispatcher implements Engine {
     for (const chunk of held) {
       const result = byId.get(chunk.id);
       if (chunk.id !== chunkId) {
-        if (result !== undefined) this.#complete(chunk, result, result[1].length, handle.id);
+        if (result !== undefined) chunk.call.receive(chunk, result, result[1].length, handle.id);
         else requeue.push(chunk);
         continue;
       }
       const done = importing ? 0 : Math.max(0, index);
-      if (result !== undefined && done > 0) this.#complete(chunk, result, done, handle.id);
+      if (result !== undefined && done > 0) chunk.call.receive(chunk, result, done, handle.id);
       const call = chunk.call;
       if (call.finished) continue;
       const crashes = chunk.crashes + 1;
@@ -738,10 +712,6 @@ export class Dispatcher implements Engine {
     for (const handle of [...this.#handles]) this.#remove(handle);
     this.#resolveJoined();
   }
-}
-
-function slice(values: ChunkItems, from: number, to: number): ChunkItems {
-  return ArrayBuffer.isView(values) ? values.subarray(from, to) : values.slice(from, to);
 }
 
 /** How a worker died, for an error message: `"the task called self.close()"`. */
