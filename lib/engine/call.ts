@@ -100,7 +100,7 @@ export abstract class Call {
 
   /**
    * `true` while the call can make no progress until its consumer reads on: a
-   * closing pool does not wait for it (see `Dispatcher.close`).
+   * closing pool does not wait for it (see `Lifecycle.idle`).
    */
   get waitsForConsumer(): boolean {
     return false;
