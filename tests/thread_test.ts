@@ -1,4 +1,4 @@
-/** Workers as threads: what a worker is started with, and its claims. */
+/** Workers as threads: what a worker is started with, with and without the stay-awake wait. */
 import assert from "node:assert/strict";
 import { ThreadTransport } from "../lib/transport/thread.ts";
 import type { LinkListener } from "../lib/transport/link.ts";
@@ -32,9 +32,22 @@ function withRecordedWorkers(body: (posted: ToWorker[][]) => void): void {
   }
 }
 
+Deno.test("ThreadTransport with stayAwake: false starts workers with no awake field", () => {
+  withRecordedWorkers((posted) => {
+    const transport = new ThreadTransport({ workers: 1, permissions: undefined, stayAwake: false });
+    const link = transport.start({ id: 1, ...start }, deaf);
+    const [init] = posted[0];
+    assert.ok(!Array.isArray(init) && init.type === "init");
+    assert.equal("awake" in init, false);
+    assert.ok(init.claims instanceof Int32Array);
+    assert.ok(init.read instanceof Int32Array);
+    link.terminate();
+  });
+});
+
 Deno.test("ThreadTransport gives each worker a board slot to wait awake on, freed when it ends", () => {
   withRecordedWorkers((posted) => {
-    const transport = new ThreadTransport({ workers: 1, permissions: undefined });
+    const transport = new ThreadTransport({ workers: 1, permissions: undefined, stayAwake: true });
     const slotOf = (worker: number) => {
       const [init] = posted[worker];
       assert.ok(!Array.isArray(init) && init.type === "init" && init.awake !== undefined);
@@ -56,7 +69,7 @@ Deno.test("ThreadTransport gives each worker a board slot to wait awake on, free
 
 Deno.test("a thread link takes back a chunk the worker has not started, once", () => {
   withRecordedWorkers(() => {
-    const transport = new ThreadTransport({ workers: 1, permissions: undefined });
+    const transport = new ThreadTransport({ workers: 1, permissions: undefined, stayAwake: false });
     const link = transport.start({ id: 1, ...start }, deaf);
     const [a, b] = [{ slot: -1, tag: 0 }, { slot: -1, tag: 0 }];
     link.claim(a);

@@ -57,6 +57,13 @@ export interface DispatcherOptions {
   readonly idleTimeout: number;
   readonly permissions: Deno.PermissionOptions | undefined;
   readonly recorder: Recorder | undefined;
+  /**
+   * `true`: an idle worker may wait awake for a moment for its next message
+   * (see `workerMain`); `false`: it sleeps as soon as it is idle.
+   *
+   * @default {true}
+   */
+  readonly stayAwake?: boolean;
 }
 
 /** Runs chunks on workers; see the module docs for how. */
@@ -88,6 +95,7 @@ export class Dispatcher implements Engine {
       transport: new ThreadTransport({
         workers: options.workers,
         permissions: options.permissions,
+        stayAwake: options.stayAwake ?? true,
       }),
       initializer: options.initializer,
       initArgs: options.initArgs,

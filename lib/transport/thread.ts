@@ -2,8 +2,8 @@
  * Workers as Web Workers, threads of this process. Besides messages, a
  * thread shares memory with its pool: a flag that asks it to stop, the
  * claims through which chunks it has not started can be taken back, the
- * count of results the pool has handled, and the counts and the `CpuBoard`
- * that tell it, waiting awake when idle, when to stop waiting.
+ * count of results the pool has handled, and, while it may wait awake when
+ * idle, the counts and the `CpuBoard` that tell it when to stop waiting.
  *
  * @module
  */
@@ -42,17 +42,22 @@ export interface ThreadOptions {
   readonly workers: number;
   /** Permissions for each worker, passed to Deno's `deno.permissions` worker option. */
   readonly permissions: Deno.PermissionOptions | undefined;
+  /** `true`: an idle worker may wait awake for its next message (see `workerMain`). */
+  readonly stayAwake: boolean;
 }
 
 /** Starts a pool's workers as Web Workers. */
 export class ThreadTransport implements Transport {
   #permissions: Deno.PermissionOptions | undefined;
-  /** A slot for each live worker: those retiring and their replacements. */
-  #board: CpuBoard;
+  /**
+   * A slot for each live worker: those retiring and their replacements.
+   * `null` when workers never wait awake, and so never look at it.
+   */
+  #board: CpuBoard | null;
 
   constructor(options: ThreadOptions) {
     this.#permissions = options.permissions;
-    this.#board = new CpuBoard(2 * options.workers);
+    this.#board = options.stayAwake ? new CpuBoard(2 * options.workers) : null;
   }
 
   start(worker: WorkerStart, listener: LinkListener): WorkerLink {
@@ -67,9 +72,9 @@ class ThreadLink implements WorkerLink {
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   /** Result messages from the worker handled so far, shared with it. */
   #read = new Int32Array(new SharedArrayBuffer(4));
-  /** What lets it wait awake for its next message. */
-  #awake: StayAwake;
-  #board: CpuBoard;
+  /** What lets it wait awake, or `null` when it sleeps as soon as it is idle. */
+  #awake: StayAwake | null = null;
+  #board: CpuBoard | null;
   /** Chunks given a slot so far; the next slot and tag follow from it. */
   #assigned = 0;
   #alive = true;
@@ -78,7 +83,7 @@ class ThreadLink implements WorkerLink {
     start: WorkerStart,
     listener: LinkListener,
     permissions: Deno.PermissionOptions | undefined,
-    board: CpuBoard,
+    board: CpuBoard | null,
   ) {
     const options: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
       type: "module",
@@ -87,12 +92,14 @@ class ThreadLink implements WorkerLink {
     if (permissions !== undefined) options.deno = { permissions };
     this.#worker = new Worker(workerScriptUrl(), options);
     this.#board = board;
-    this.#awake = {
-      posted: new Int32Array(new SharedArrayBuffer(4)),
-      board: board.slots,
-      boardPosts: board.posts,
-      slot: board.take(),
-    };
+    if (board !== null) {
+      this.#awake = {
+        posted: new Int32Array(new SharedArrayBuffer(4)),
+        board: board.slots,
+        boardPosts: board.posts,
+        slot: board.take(),
+      };
+    }
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
       try {
         listener.onMessage(event.data);
@@ -116,7 +123,8 @@ class ThreadLink implements WorkerLink {
         workerId: start.id,
         stop: this.#stop,
         claims: this.#claims,
-        awake: this.#awake,
+        // Absent, not `undefined`, when the worker sleeps as soon as it is idle.
+        ...(this.#awake === null ? {} : { awake: this.#awake }),
         read: this.#read,
         initializer: start.initializer,
         initArgs: start.initArgs,
@@ -141,8 +149,10 @@ class ThreadLink implements WorkerLink {
 
   post(message: ToWorker): void {
     this.#worker.postMessage(message);
-    Atomics.add(this.#awake.posted, 0, 1);
-    Atomics.add(this.#awake.boardPosts, 0, 1);
+    const awake = this.#awake;
+    if (awake === null) return;
+    Atomics.add(awake.posted, 0, 1);
+    Atomics.add(awake.boardPosts, 0, 1);
   }
 
   takeBack(chunk: Readonly<Claim>): TakeBack {
@@ -163,6 +173,6 @@ class ThreadLink implements WorkerLink {
     this.#worker.onerror = null;
     this.#worker.onmessageerror = null;
     this.#worker.terminate();
-    this.#board.give(this.#awake.slot);
+    if (this.#awake !== null) this.#board?.give(this.#awake.slot);
   }
 }
