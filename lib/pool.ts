@@ -4,8 +4,9 @@
  * @module
  */
 
-import { CollectCall, type Settled, StreamCall, StreamIterator } from "./engine/call.ts";
-import type { CallOptions } from "./engine/call.ts";
+import type { CallOptions, Settled } from "./engine/call.ts";
+import { CollectCall } from "./engine/collect_call.ts";
+import { StreamCall, StreamIterator } from "./engine/stream_call.ts";
 import { Dispatcher } from "./engine/dispatcher.ts";
 import type { FunctionSpec } from "./_protocol.ts";
 import type {

@@ -1,27 +1,25 @@
 /**
- * One worker as the pool sees it: the Web Worker, what it has been sent and
- * not yet answered, the shared flag that asks it to stop, and the shared
- * claims through which chunks it has not started can be taken back.
+ * Workers as Web Workers, threads of this process. Besides messages, a
+ * thread shares memory with its pool: a flag that asks it to stop, the
+ * claims through which chunks it has not started can be taken back, the
+ * count of results the pool has handled, and, while it may wait awake when
+ * idle, the counts and the `CpuBoard` that tell it when to stop waiting.
  *
  * @module
  */
 
-import type { Chunk } from "../engine/call.ts";
-import type { CpuBoard } from "./cpu_board.ts";
-import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "../_protocol.ts";
-import { Deque } from "../engine/deque.ts";
+import { CpuBoard } from "./cpu_board.ts";
+import type { Claim, LinkListener, TakeBack, Transport, WorkerLink, WorkerStart } from "./link.ts";
+import type { FromWorker, StayAwake, ToWorker } from "../_protocol.ts";
 import { workerSource } from "../worker/program.ts";
 
 let workerUrl: string | undefined;
 
-/** Slots in a worker's claim buffer: more than it ever holds (the dispatcher's window is at most 512). */
+/** Slots in a worker's claim buffer: more than it ever holds (its window is at most `MAX_WINDOW`, 512). */
 const CLAIM_SLOTS = 1024;
 /** Claim values besides a chunk's tag; the worker program spells them the same way. */
 const TAKEN_BACK = 0;
 const RUNNING = -1;
-
-/** Where a chunk stood when the pool tried to take it back. */
-export type TakeBack = "taken" | "running" | "done";
 
 /**
  * The worker program as a `blob:` URL, made once and kept for the life of
@@ -38,62 +36,73 @@ function workerScriptUrl(): string {
   return workerUrl;
 }
 
-/** Everything a worker needs to start. */
-export interface WorkerStart {
-  readonly id: number;
-  readonly initializer: FunctionSpec | null;
-  readonly initArgs: readonly unknown[];
-  /** Permissions for the worker, passed to Deno's `deno.permissions` worker option. */
+/** How a pool's threads are started. */
+export interface ThreadOptions {
+  /** The workers the pool keeps, which sizes the `CpuBoard`. */
+  readonly workers: number;
+  /** Permissions for each worker, passed to Deno's `deno.permissions` worker option. */
   readonly permissions: Deno.PermissionOptions | undefined;
-  /** The pool's `CpuBoard`, and the slot on it this worker marks. */
-  readonly board: CpuBoard;
-  readonly boardSlot: number;
-  readonly onMessage: (handle: WorkerHandle, message: FromWorker) => void;
-  /** The worker failed in a way it could not report itself. */
-  readonly onFailure: (handle: WorkerHandle, reason: string) => void;
+  /** `true`: an idle worker may wait awake for its next message (see `workerMain`). */
+  readonly stayAwake: boolean;
 }
 
-/** A live worker and its bookkeeping. */
-export class WorkerHandle {
-  readonly id: number;
-  /** Chunks sent and not yet answered, in the order the worker runs them. */
-  readonly inFlight: Deque<Chunk> = new Deque();
-  /** Chunks sent over the worker's life, for `maxTasksPerChild`. */
-  sent = 0;
-  /** `true` once it has sent results: it has run a task, so it has got past its initializer. */
-  answered = false;
-  /** `true` once it takes no new work (replaced, or has run its share). */
-  retiring = false;
-  /** When it was last sent a batch, as the dispatcher counts batches. */
-  lastSent = 0;
-  /** Its slot on the pool's `CpuBoard`, or -1. */
-  readonly boardSlot: number;
+/** Starts a pool's workers as Web Workers. */
+export class ThreadTransport implements Transport {
+  #permissions: Deno.PermissionOptions | undefined;
+  /**
+   * A slot for each live worker: those retiring and their replacements.
+   * `null` when workers never wait awake, and so never look at it.
+   */
+  #board: CpuBoard | null;
+
+  constructor(options: ThreadOptions) {
+    this.#permissions = options.permissions;
+    this.#board = options.stayAwake ? new CpuBoard(2 * options.workers) : null;
+  }
+
+  start(worker: WorkerStart, listener: LinkListener): WorkerLink {
+    return new ThreadLink(worker, listener, this.#permissions, this.#board);
+  }
+}
+
+/** One Web Worker and the memory it shares with the pool. */
+class ThreadLink implements WorkerLink {
   #worker: Worker;
   #stop = new Int32Array(new SharedArrayBuffer(4));
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   /** Result messages from the worker handled so far, shared with it. */
   #read = new Int32Array(new SharedArrayBuffer(4));
-  /** Messages posted to the worker, shared with it (see `StayAwake`). */
-  #posted = new Int32Array(new SharedArrayBuffer(4));
-  #boardPosts: Int32Array;
+  /** What lets it wait awake, or `null` when it sleeps as soon as it is idle. */
+  #awake: StayAwake | null = null;
+  #board: CpuBoard | null;
   /** Chunks given a slot so far; the next slot and tag follow from it. */
   #assigned = 0;
-  #defined = new Set<number>();
   #alive = true;
 
-  constructor(start: WorkerStart) {
-    this.id = start.id;
-    this.boardSlot = start.boardSlot;
-    this.#boardPosts = start.board.posts;
+  constructor(
+    start: WorkerStart,
+    listener: LinkListener,
+    permissions: Deno.PermissionOptions | undefined,
+    board: CpuBoard | null,
+  ) {
     const options: WorkerOptions & { deno?: { permissions: Deno.PermissionOptions } } = {
       type: "module",
       name: `pool-worker-${start.id}`,
     };
-    if (start.permissions !== undefined) options.deno = { permissions: start.permissions };
+    if (permissions !== undefined) options.deno = { permissions };
     this.#worker = new Worker(workerScriptUrl(), options);
+    this.#board = board;
+    if (board !== null) {
+      this.#awake = {
+        posted: new Int32Array(new SharedArrayBuffer(4)),
+        board: board.slots,
+        boardPosts: board.posts,
+        slot: board.take(),
+      };
+    }
     this.#worker.onmessage = (event: MessageEvent<FromWorker>) => {
       try {
-        start.onMessage(this, event.data);
+        listener.onMessage(event.data);
       } finally {
         // Counted once handled: a worker that sees every answer handled
         // sends its next results at once (see `workerMain`).
@@ -103,13 +112,23 @@ export class WorkerHandle {
     this.#worker.onerror = (event) => {
       // Without preventDefault an error from the worker ends the whole program.
       event.preventDefault();
-      start.onFailure(this, event.message);
+      listener.onFailure(event.message);
     };
     this.#worker.onmessageerror = () => {
-      start.onFailure(this, "a message from the worker could not be read");
+      listener.onFailure("a message from the worker could not be read");
     };
     try {
-      this.#postInit(start);
+      this.post({
+        type: "init",
+        workerId: start.id,
+        stop: this.#stop,
+        claims: this.#claims,
+        // Absent, not `undefined`, when the worker sleeps as soon as it is idle.
+        ...(this.#awake === null ? {} : { awake: this.#awake }),
+        read: this.#read,
+        initializer: start.initializer,
+        initArgs: start.initArgs,
+      });
     } catch (error) {
       // Not started after all: a worker left running would keep the program alive.
       this.terminate();
@@ -117,38 +136,7 @@ export class WorkerHandle {
     }
   }
 
-  #postInit(start: WorkerStart): void {
-    this.#post({
-      type: "init",
-      workerId: start.id,
-      stop: this.#stop,
-      claims: this.#claims,
-      awake: {
-        posted: this.#posted,
-        board: start.board.slots,
-        boardPosts: start.board.posts,
-        slot: start.boardSlot,
-      },
-      read: this.#read,
-      initializer: start.initializer,
-      initArgs: start.initArgs,
-    });
-  }
-
-  /** `false` once terminated. */
-  get alive(): boolean {
-    return this.#alive;
-  }
-
-  /** Sends `define` for every function this worker has not seen yet. */
-  define(fnId: number, spec: FunctionSpec): void {
-    if (this.#defined.has(fnId)) return;
-    this.#defined.add(fnId);
-    this.#post({ type: "define", fnId, spec });
-  }
-
-  /** Gives `chunk` a slot in the claim buffer, for the message that sends it. */
-  assign(chunk: Chunk): void {
+  claim(chunk: Claim): void {
     const slot = this.#assigned % CLAIM_SLOTS;
     // Tags run 1 ..< 2^30, one per chunk sent: a slot reused after 1024
     // sends never holds the tag a stale message for it carries.
@@ -159,49 +147,32 @@ export class WorkerHandle {
     chunk.tag = tag;
   }
 
-  /**
-   * Takes back a chunk the worker has not started, so that it skips it:
-   * `"taken"` when it had not started, else `"running"` or `"done"` (its
-   * results are on their way). The caller removes a taken chunk from
-   * `inFlight`.
-   */
-  takeBack(chunk: Chunk): TakeBack {
+  post(message: ToWorker): void {
+    this.#worker.postMessage(message);
+    const awake = this.#awake;
+    if (awake === null) return;
+    Atomics.add(awake.posted, 0, 1);
+    Atomics.add(awake.boardPosts, 0, 1);
+  }
+
+  takeBack(chunk: Readonly<Claim>): TakeBack {
     const was = Atomics.compareExchange(this.#claims, chunk.slot, chunk.tag, TAKEN_BACK);
-    if (was === chunk.tag) {
-      this.sent--;
-      return "taken";
-    }
+    if (was === chunk.tag) return "taken";
     return was === RUNNING ? "running" : "done";
   }
 
   /**
-   * Sends a batch of chunks as one message. Throws the `DataCloneError` when
-   * an item cannot be cloned; nothing is then recorded as in flight.
-   */
-  run(chunks: Chunk[], wire: RunChunk[]): void {
-    this.#post(wire);
-    for (const chunk of chunks) this.inFlight.push(chunk);
-    this.sent += chunks.length;
-  }
-
-  /**
-   * Ends the worker. A worker busy in synchronous code cannot be interrupted
-   * by `terminate()` in Deno; the stop flag makes it give up between items.
+   * A worker busy in synchronous code cannot be interrupted by `terminate()`
+   * in Deno; the stop flag makes it give up between items.
    */
   terminate(): void {
     if (!this.#alive) return;
     this.#alive = false;
-    this.retiring = true;
     Atomics.store(this.#stop, 0, 1);
     this.#worker.onmessage = null;
     this.#worker.onerror = null;
     this.#worker.onmessageerror = null;
     this.#worker.terminate();
-  }
-
-  #post(message: ToWorker): void {
-    this.#worker.postMessage(message);
-    Atomics.add(this.#posted, 0, 1);
-    Atomics.add(this.#boardPosts, 0, 1);
+    if (this.#awake !== null) this.#board?.give(this.#awake.slot);
   }
 }
