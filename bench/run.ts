@@ -348,7 +348,8 @@ const comparisons: Record<string, () => Promise<void>> = {
       "hand-written floor pool": () => Promise.all(items.map((x) => floor.run(x))),
       "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
       "Pool.apply, recording on": () => Promise.all(items.map((x) => recorded.apply(square, [x]))),
-      "Pool.apply, stayAwake: false": () => Promise.all(items.map((x) => asleep.apply(square, [x]))),
+      "Pool.apply, stayAwake: false": () =>
+        Promise.all(items.map((x) => asleep.apply(square, [x]))),
       ...withPython("Python Pool.apply_async", "tasks"),
     });
     report("100,000 queued tiny tasks", medians, "µs/task", N);
