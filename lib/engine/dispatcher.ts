@@ -41,6 +41,7 @@ import {
 } from "./recovery.ts";
 import { type Part, splitUnsendable } from "./unsendable.ts";
 import { ThreadTransport } from "../transport/thread.ts";
+import type { Transport } from "../transport/link.ts";
 import type { WorkerHandle } from "./worker_handle.ts";
 import type { WorkerInitError } from "../errors.ts";
 import { FunctionTable } from "./functions.ts";
@@ -64,6 +65,8 @@ export interface DispatcherOptions {
    * @default {true}
    */
   readonly stayAwake?: boolean;
+  /** How workers are started: threads of this process unless another transport is given. */
+  readonly transport?: Transport;
 }
 
 /** Runs chunks on workers; see the module docs for how. */
@@ -92,7 +95,7 @@ export class Dispatcher implements Engine {
     };
     this.#crew = new Crew({
       size: options.workers,
-      transport: new ThreadTransport({
+      transport: options.transport ?? new ThreadTransport({
         workers: options.workers,
         permissions: options.permissions,
         stayAwake: options.stayAwake ?? true,
