@@ -28,13 +28,8 @@ import type { ChunkItems, ChunkResult, FromWorker, FunctionSpec, RunChunk } from
 import { CpuBoard } from "../transport/cpu_board.ts";
 import { Deque } from "./deque.ts";
 import { WorkerHandle } from "../transport/thread.ts";
-import {
-  describeCause,
-  PoolClosedError,
-  reviveError,
-  WorkerCrashedError,
-  WorkerInitError,
-} from "../errors.ts";
+import { describeCause, PoolClosedError, WorkerCrashedError, WorkerInitError } from "../errors.ts";
+import { reviveError } from "../_wire.ts";
 import type { Recorder } from "../recorder.ts";
 
 /** Settings the dispatcher runs with; validated by `Pool`. */

@@ -9,6 +9,7 @@
 import type { Chunk } from "../engine/call.ts";
 import type { CpuBoard } from "./cpu_board.ts";
 import type { FromWorker, FunctionSpec, RunChunk, ToWorker } from "../_protocol.ts";
+import { CLAIM_RUNNING as RUNNING, CLAIM_TAKEN_BACK as TAKEN_BACK } from "../_protocol.ts";
 import { Deque } from "../engine/deque.ts";
 import { workerSource } from "../worker/program.ts";
 
@@ -16,9 +17,6 @@ let workerUrl: string | undefined;
 
 /** Slots in a worker's claim buffer: more than it ever holds (the dispatcher's window is at most 512). */
 const CLAIM_SLOTS = 1024;
-/** Claim values besides a chunk's tag; the worker program spells them the same way. */
-const TAKEN_BACK = 0;
-const RUNNING = -1;
 
 /** Where a chunk stood when the pool tried to take it back. */
 export type TakeBack = "taken" | "running" | "done";
