@@ -6,12 +6,12 @@
 import assert from "node:assert/strict";
 import { CpuBoard } from "../lib/transport/cpu_board.ts";
 import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
-import { workerMain } from "../lib/worker/main.ts";
+import { workerSource } from "../lib/worker/program.ts";
 
 /** A worker running the pool's program, and a `post` that counts what it sends as the pool does. */
 function startWorker(board: CpuBoard, options: { read?: Int32Array } = {}) {
   const url = URL.createObjectURL(
-    new Blob([`(${workerMain.toString()})();`], { type: "application/javascript" }),
+    new Blob([workerSource()], { type: "application/javascript" }),
   );
   const worker = new Worker(url, { type: "module" });
   const posted = new Int32Array(new SharedArrayBuffer(4));
