@@ -15,7 +15,7 @@
 
 import { integerFlag, type Io, parseFlags, runScript, UsageError } from "../demo/cli.ts";
 import { Pool, type PoolOptions, Recorder } from "../lib/mod.ts";
-import { workerMain } from "../lib/worker/main.ts";
+import { workerSource } from "../lib/worker/program.ts";
 import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool, SplitFloor } from "./floor_pool.ts";
@@ -312,7 +312,7 @@ function print(measured: readonly Row[], io: Io): void {
  * for a result: the pool's start-up, done by hand.
  */
 async function startPoolProgram(count: number): Promise<void> {
-  const url = programUrl(`(${workerMain.toString()})();`);
+  const url = programUrl(workerSource());
   const workers = Array.from({ length: count }, (_, id) => {
     const worker = new Worker(url, { type: "module" });
     const stop = new Int32Array(new SharedArrayBuffer(4));

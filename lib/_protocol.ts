@@ -1,12 +1,54 @@
 /**
- * The messages that cross the boundary between the pool and its workers.
+ * The messages that cross the boundary between the pool and its workers, and
+ * the constants both sides read.
  *
- * Everything here is a type: the worker side (`worker/main.ts`) is shipped to
- * the worker as source text and cannot import runtime values, so the message
- * tags are plain string literals that both sides spell the same way.
+ * The worker program is shipped to the worker as source text and can import
+ * nothing at run time. So the message tags are string literals that both
+ * sides spell the same way, and the constants below are plain data that
+ * `worker/program.ts` writes into the program under the same names: the
+ * pieces of the worker program import them here, for the type checker, and
+ * find them declared at the top of the program when it runs.
  *
  * @module
  */
+
+/**
+ * A claim slot's value once the pool has taken its chunk back (see
+ * `RunChunk`): the worker skips the chunk.
+ */
+export const CLAIM_TAKEN_BACK = 0;
+/** A claim slot's value while the worker runs its chunk: too late to take it back. */
+export const CLAIM_RUNNING = -1;
+/** A claim slot's value once the chunk is done: its results are on their way. */
+export const CLAIM_DONE = -2;
+
+/** Below this many numbers a plain array is cheaper to send than a packed one, either way. */
+export const PACK_MIN = 8;
+
+/**
+ * The built-in error classes an error travels as (see `SerializedError.type`),
+ * by the name the global object holds them under; `WebAssembly`'s travel as
+ * `"WebAssembly.<name>"` and every class of `Deno.errors` as
+ * `"Deno.errors.<name>"`. Any other error travels as `"Error"`.
+ */
+export const ERROR_TYPES: {
+  readonly global: readonly string[];
+  readonly webAssembly: readonly string[];
+} = {
+  global: [
+    "AggregateError",
+    "EvalError",
+    "RangeError",
+    "ReferenceError",
+    "SyntaxError",
+    "TypeError",
+    "URIError",
+    "SuppressedError",
+    "DOMException",
+    "QuotaExceededError",
+  ],
+  webAssembly: ["CompileError", "LinkError", "RuntimeError"],
+};
 
 /** How a worker finds the function it runs. */
 export type FunctionSpec =
@@ -34,9 +76,10 @@ export type ChunkItems = unknown[] | Float64Array | Int32Array;
  * those back (to give them to a worker that has gone idle, or because their
  * call was aborted). Each chunk sent has a slot in the worker's shared claim
  * buffer holding its `tag`. Before it starts a chunk the worker swaps the tag
- * for -1 (running), and -2 once it is done; the pool takes a chunk back by
- * swapping the tag for 0. Whichever swap comes first wins, so a chunk runs
- * once, and one taken back is skipped without a word.
+ * for `CLAIM_RUNNING`, and stores `CLAIM_DONE` once it is done; the pool takes
+ * a chunk back by swapping the tag for `CLAIM_TAKEN_BACK`. Whichever swap
+ * comes first wins, so a chunk runs once, and one taken back is skipped
+ * without a word.
  */
 export type RunChunk = readonly [
   /** Pool-wide chunk id, echoed back with the results. */
@@ -69,15 +112,16 @@ export type ToWorker =
     readonly claims?: Int32Array;
     /**
      * What lets the worker, when idle, wait for the next message awake for a
-     * moment instead of sleeping (see `workerMain`). A worker started by hand
-     * without it sleeps as soon as it is idle.
+     * moment instead of sleeping (see `worker/stay_awake.ts`). A worker
+     * started by hand without it sleeps as soon as it is idle.
      */
     readonly awake?: StayAwake;
     /**
      * A count of the worker's result messages the pool has handled. While it
      * equals the count the worker has posted, the pool is not behind, and
-     * the worker sends results as soon as a chunk is done (see `workerMain`).
-     * A worker started by hand without it answers once per batch.
+     * the worker sends results as soon as a chunk is done (see
+     * `worker/results.ts`). A worker started by hand without it answers once
+     * per batch.
      */
     readonly read?: Int32Array;
     readonly initializer: FunctionSpec | null;

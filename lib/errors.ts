@@ -1,11 +1,9 @@
 /**
- * The errors a pool rejects with, and how an error thrown inside a worker is
- * rebuilt on this side.
+ * The errors a pool rejects with. How an error thrown inside a worker travels
+ * and is rebuilt on this side is the wire format's business (`_wire.ts`).
  *
  * @module
  */
-
-import type { SerializedError, SerializedValue } from "./_protocol.ts";
 
 /** What the pool knows about a failed task: which item, which worker, which function. */
 export interface TaskErrorOptions {
@@ -143,125 +141,6 @@ export class WorkerInitError extends Error {
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     this.name = "WorkerInitError";
-  }
-}
-
-type ErrorClass = new (message?: string) => Error;
-
-/**
- * The built-in error classes an error from a worker is rebuilt as, by the
- * names the worker gives them (see `SerializedError.type`; `worker/main.ts`
- * spells them the same way).
- */
-const ERROR_CLASSES: ReadonlyMap<string, ErrorClass> = (() => {
-  const classes = new Map<string, ErrorClass>();
-  const global = globalThis as unknown as Record<string, unknown>;
-  for (
-    const name of [
-      "Error",
-      "AggregateError",
-      "EvalError",
-      "RangeError",
-      "ReferenceError",
-      "SyntaxError",
-      "TypeError",
-      "URIError",
-      "SuppressedError",
-      "DOMException",
-      "QuotaExceededError",
-    ]
-  ) {
-    if (typeof global[name] === "function") classes.set(name, global[name] as ErrorClass);
-  }
-  const wasm = WebAssembly as unknown as Record<string, unknown>;
-  for (const name of ["CompileError", "LinkError", "RuntimeError"]) {
-    if (typeof wasm[name] === "function") {
-      classes.set(`WebAssembly.${name}`, wasm[name] as ErrorClass);
-    }
-  }
-  for (const [name, ctor] of Object.entries(Deno.errors)) {
-    classes.set(`Deno.errors.${name}`, ctor as ErrorClass);
-  }
-  return classes;
-})();
-
-/**
- * Rebuilds an error that crossed from a worker: the same built-in class, or
- * the nearest built-in class of a subclass, with the same name, message,
- * stack, cause chain and properties, and the fields some classes keep: an
- * `AggregateError`'s `errors`, a `SuppressedError`'s `error` and
- * `suppressed`, a `DOMException`'s `name` and `code`.
- */
-export function reviveError(serialized: SerializedError): unknown {
-  if (serialized.thrown !== undefined) return serialized.thrown.value;
-  const error = construct(serialized);
-  if (serialized.cause !== undefined) {
-    define(error, "cause", reviveValue(serialized.cause), false);
-  }
-  if (error.name !== serialized.name) define(error, "name", serialized.name, false);
-  define(error, "stack", serialized.stack, false);
-  for (const key of Object.keys(serialized.props)) {
-    define(error, key, serialized.props[key], true);
-  }
-  return error;
-}
-
-/**
- * A new error of the serialized one's class, holding what its constructor
- * takes. Never throws: this runs inside the handler of a worker's message.
- */
-function construct(serialized: SerializedError): Error {
-  const Class = ERROR_CLASSES.get(serialized.type) ?? Error;
-  try {
-    return constructWithFields(serialized, Class);
-  } catch {
-    // The class refused the fields (a subclass's getter gave a negative quota).
-  }
-  try {
-    return new Class(serialized.message);
-  } catch {
-    return new Error(serialized.message);
-  }
-}
-
-function constructWithFields(serialized: SerializedError, Class: ErrorClass): Error {
-  const { type, message } = serialized;
-  switch (type) {
-    case "AggregateError":
-      return new AggregateError(serialized.errors?.map(reviveValue) ?? [], message);
-    case "SuppressedError": {
-      const { error, suppressed } = serialized.suppressed ??
-        { error: { value: undefined }, suppressed: { value: undefined } };
-      return new SuppressedError(reviveValue(error), reviveValue(suppressed), message);
-    }
-    case "DOMException":
-      // Its name sets its code.
-      return new DOMException(message, serialized.name);
-    case "QuotaExceededError": {
-      const { quota = null, requested = null } = serialized.quota ?? {};
-      return new QuotaExceededError(message, {
-        ...(quota === null ? {} : { quota }),
-        ...(requested === null ? {} : { requested }),
-      });
-    }
-    default:
-      return new Class(message);
-  }
-}
-
-function reviveValue(value: SerializedValue): unknown {
-  return "type" in value ? reviveError(value) : value.value;
-}
-
-/**
- * Sets an own property as the error's constructor would have. Never throws:
- * a property of the fresh error that cannot be redefined keeps its value.
- */
-function define(error: Error, key: string, value: unknown, enumerable: boolean): void {
-  try {
-    Object.defineProperty(error, key, { value, writable: true, enumerable, configurable: true });
-  } catch {
-    // Only a non-configurable own property refuses, and a fresh error has none.
   }
 }
 

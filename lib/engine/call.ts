@@ -9,7 +9,8 @@
  */
 
 import type { ChunkItems, ChunkResult, ItemError } from "../_protocol.ts";
-import { describeCause, reviveError, TaskError } from "../errors.ts";
+import { describeCause, TaskError } from "../errors.ts";
+import { reviveError } from "../_wire.ts";
 import { pack } from "../_wire.ts";
 
 /** Consecutive items of one call, handed to one worker at a time. */

@@ -21,7 +21,8 @@
 
 import type { Chunk } from "./call.ts";
 import type { ChunkResult, FromWorker, SerializedError } from "../_protocol.ts";
-import { describeCause, reviveError, WorkerCrashedError, WorkerInitError } from "../errors.ts";
+import { describeCause, WorkerCrashedError, WorkerInitError } from "../errors.ts";
+import { reviveError } from "../_wire.ts";
 
 /** A worker's last words: the `dying` message it sent, or one made for it (see `silentDeath`). */
 export type Death = Extract<FromWorker, { type: "dying" }>;

@@ -11,15 +11,13 @@
 import { CpuBoard } from "./cpu_board.ts";
 import type { Claim, LinkListener, TakeBack, Transport, WorkerLink, WorkerStart } from "./link.ts";
 import type { FromWorker, StayAwake, ToWorker } from "../_protocol.ts";
+import { CLAIM_RUNNING as RUNNING, CLAIM_TAKEN_BACK as TAKEN_BACK } from "../_protocol.ts";
 import { workerSource } from "../worker/program.ts";
 
 let workerUrl: string | undefined;
 
 /** Slots in a worker's claim buffer: more than it ever holds (its window is at most `MAX_WINDOW`, 512). */
 const CLAIM_SLOTS = 1024;
-/** Claim values besides a chunk's tag; the worker program spells them the same way. */
-const TAKEN_BACK = 0;
-const RUNNING = -1;
 
 /**
  * The worker program as a `blob:` URL, made once and kept for the life of
