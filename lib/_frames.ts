@@ -43,29 +43,58 @@ export function encodeFrame(message: unknown): Uint8Array {
  * ```
  */
 export class FrameReader {
-  #pending: Uint8Array = new Uint8Array(0);
+  /** Bytes received and not yet read, in the pieces they came in. */
+  #pieces: Uint8Array[] = [];
+  #size = 0;
+  /** The length of the frame being gathered, once its header is in; else -1. */
+  #length = -1;
 
   /**
    * Takes the next bytes and hands each message they complete to `receive`, in order.
+   * A frame is copied out of its pieces once, when it is whole: a large
+   * message arriving in many small pieces costs its size, not its size
+   * times the number of pieces.
    *
    * @param bytes The bytes that arrived.
    * @param receive Called with each whole message.
    */
   push(bytes: Uint8Array, receive: (message: unknown) => void): void {
-    let data = bytes;
-    if (this.#pending.length > 0) {
-      data = new Uint8Array(this.#pending.length + bytes.length);
-      data.set(this.#pending);
-      data.set(bytes, this.#pending.length);
+    this.#pieces.push(bytes);
+    this.#size += bytes.length;
+    while (true) {
+      if (this.#length < 0) {
+        if (this.#size < HEADER) return;
+        const header = this.#take(HEADER);
+        this.#length = new DataView(header.buffer, header.byteOffset).getUint32(0, true);
+      }
+      if (this.#size < this.#length) return;
+      const body = this.#take(this.#length);
+      this.#length = -1;
+      receive(deserialize(body));
     }
+  }
+
+  /** The next `n` bytes, removed from the pieces. */
+  #take(n: number): Uint8Array {
+    const first = this.#pieces[0];
+    if (first.length >= n) {
+      // The common case: the bytes lie in one piece, and need no copy.
+      if (first.length === n) this.#pieces.shift();
+      else this.#pieces[0] = first.subarray(n);
+      this.#size -= n;
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
     let at = 0;
-    while (data.length - at >= HEADER) {
-      const length = new DataView(data.buffer, data.byteOffset + at).getUint32(0, true);
-      if (data.length - at - HEADER < length) break;
-      const message = deserialize(data.subarray(at + HEADER, at + HEADER + length));
-      at += HEADER + length;
-      receive(message);
+    while (at < n) {
+      const piece = this.#pieces[0];
+      const used = Math.min(piece.length, n - at);
+      out.set(piece.subarray(0, used), at);
+      at += used;
+      if (used === piece.length) this.#pieces.shift();
+      else this.#pieces[0] = piece.subarray(used);
     }
-    this.#pending = at === data.length ? new Uint8Array(0) : data.slice(at);
+    this.#size -= n;
+    return out;
   }
 }

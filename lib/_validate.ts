@@ -9,7 +9,7 @@
 import type { FunctionSpec } from "./_protocol.ts";
 import { describeCause } from "./errors.ts";
 import { ModuleTask } from "./module_task.ts";
-import type { PoolOptions } from "./options.ts";
+import type { Isolation, PoolOptions, ResourceLimits } from "./options.ts";
 import { Recorder } from "./recorder.ts";
 
 /**
@@ -167,6 +167,8 @@ export interface PoolSettings {
   readonly recorder: Recorder | undefined;
   readonly permissions: Deno.PermissionOptions | undefined;
   readonly stayAwake: boolean;
+  readonly isolation: Isolation;
+  readonly maxOldGenerationSizeMb: number | undefined;
 }
 
 /** Checks every option of `new Pool()`; throws the first refusal. */
@@ -207,7 +209,17 @@ export function poolSettings(options: PoolOptions): PoolSettings {
       `Cannot use "stayAwake" as it must be a boolean: current value is ${describe(stayAwake)}`,
     );
   }
+  const isolation = options.isolation ?? "thread";
+  if (isolation !== "thread" && isolation !== "process") {
+    throw new TypeError(
+      `Cannot use "isolation" as it must be "thread" or "process": current value is ${
+        describe(isolation)
+      }`,
+    );
+  }
   return {
+    isolation,
+    maxOldGenerationSizeMb: heapLimit(options.resourceLimits, isolation),
     workers,
     initializer,
     initArgs,
@@ -218,4 +230,23 @@ export function poolSettings(options: PoolOptions): PoolSettings {
     permissions: workerPermissions(options.permissions),
     stayAwake,
   };
+}
+
+/** The heap limit `resourceLimits` sets, checked: processes only, a positive integer of MB. */
+function heapLimit(limits: ResourceLimits | undefined, isolation: Isolation): number | undefined {
+  if (limits === undefined) return undefined;
+  if (limits === null || typeof limits !== "object") {
+    throw new TypeError(
+      `Cannot use "resourceLimits" as it must be an object: current value is ${describe(limits)}`,
+    );
+  }
+  if (isolation !== "process") {
+    throw new TypeError(
+      `Cannot use "resourceLimits" with isolation "${isolation}": ` +
+        `Deno sets no heap limit on a Web Worker (use isolation: "process")`,
+    );
+  }
+  const mb = limits.maxOldGenerationSizeMb;
+  if (mb !== undefined) positiveInteger("resourceLimits.maxOldGenerationSizeMb", mb);
+  return mb;
 }

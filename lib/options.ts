@@ -84,6 +84,34 @@ export interface PoolOptions {
    * @default {true}
    */
   readonly stayAwake?: boolean;
+  /**
+   * What a worker is. `"thread"`: a Web Worker, a thread of this process.
+   * `"process"`: a `deno` process of its own, which the operating system
+   * can stop however busy it is (an aborted task in an endless loop is
+   * killed), whose heap has its own limit (`resourceLimits`), and whose
+   * permissions are the flags it is started with, so it needs no
+   * `worker-options` feature. It costs a process's start-up, and items and
+   * results cross a pipe. The program needs permission to start Deno:
+   * `--allow-run=` and the path `Deno.execPath()` gives.
+   * @default {"thread"}
+   */
+  readonly isolation?: Isolation;
+  /** Limits of each worker; `"process"` workers only. */
+  readonly resourceLimits?: ResourceLimits;
+}
+
+/** What a pool's worker is: see {@linkcode PoolOptions.isolation}. */
+export type Isolation = "thread" | "process";
+
+/** Limits of each worker process. */
+export interface ResourceLimits {
+  /**
+   * The V8 heap limit of each worker process, in MB, the name Node's
+   * `Worker` and piscina use (V8's `--max-old-space-size`). A task that
+   * needs more fails with a `WorkerCrashedError` saying the worker ran out
+   * of memory; the worker is replaced and every other task goes on.
+   */
+  readonly maxOldGenerationSizeMb?: number;
 }
 
 /**

@@ -8,12 +8,15 @@ import type { CallOptions, Settled } from "./engine/call.ts";
 import { CollectCall } from "./engine/collect_call.ts";
 import { StreamCall, StreamIterator } from "./engine/stream_call.ts";
 import { Dispatcher } from "./engine/dispatcher.ts";
+import { ProcessTransport } from "./transport/process.ts";
 import type { FunctionSpec } from "./_protocol.ts";
 import type {
   ApplyOptions,
   IMapOptions,
+  Isolation,
   MapOptions,
   PoolOptions,
+  ResourceLimits,
   Task,
   WorkerPermissions,
 } from "./options.ts";
@@ -30,7 +33,16 @@ import {
 } from "./_validate.ts";
 
 export type { Settled } from "./engine/call.ts";
-export type { ApplyOptions, IMapOptions, MapOptions, PoolOptions, Task, WorkerPermissions };
+export type {
+  ApplyOptions,
+  IMapOptions,
+  Isolation,
+  MapOptions,
+  PoolOptions,
+  ResourceLimits,
+  Task,
+  WorkerPermissions,
+};
 
 /** How a method's call passes its items to the task and reports them. */
 interface CallShape {
@@ -100,7 +112,13 @@ export class Pool implements TaskPool {
   constructor(options: PoolOptions = {}) {
     const settings = poolSettings(options);
     this.#workers = settings.workers;
-    this.#engine = new Dispatcher(settings);
+    const transport = settings.isolation === "process"
+      ? new ProcessTransport({
+        permissions: settings.permissions,
+        maxOldGenerationSizeMb: settings.maxOldGenerationSizeMb,
+      })
+      : undefined;
+    this.#engine = new Dispatcher({ ...settings, transport });
   }
 
   /** The number of workers the pool runs. */

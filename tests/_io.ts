@@ -31,6 +31,12 @@ export function captureIo(): CapturedIo {
 /** The permission {@linkcode runDeno} needs: to run this same Deno executable. */
 export const RUN_DENO: Deno.RunPermissionDescriptor = { name: "run", command: Deno.execPath() };
 
+/** Where a subprocess runs and what it finds in its environment besides `NO_COLOR=1`. */
+export interface RunOptions {
+  readonly cwd?: string | URL;
+  readonly env?: Record<string, string>;
+}
+
 /** What a finished subprocess printed and how it exited. */
 export interface ProcessResult {
   readonly code: number;
@@ -46,13 +52,13 @@ export interface ProcessResult {
 export async function runDeno(
   args: string[],
   deadlineMs = 30_000,
-  cwd: string | URL = new URL("..", import.meta.url),
+  { cwd = new URL("..", import.meta.url), env = {} }: RunOptions = {},
 ): Promise<ProcessResult> {
   const output = await new Deno.Command(Deno.execPath(), {
     args,
     signal: AbortSignal.timeout(deadlineMs),
     cwd,
-    env: { NO_COLOR: "1" },
+    env: { NO_COLOR: "1", ...env },
     stdin: "null",
     stdout: "piped",
     stderr: "piped",

@@ -3,7 +3,8 @@
  * error it gets. Nothing here may hang, crash the pool or leak a worker.
  */
 import assert from "node:assert/strict";
-import { Pool, TaskError } from "../lib/mod.ts";
+import { TaskError } from "../lib/mod.ts";
+import { Pool } from "./_pool.ts";
 import { bounded } from "./_deadline.ts";
 
 function square(n: number): number {

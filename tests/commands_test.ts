@@ -70,7 +70,7 @@ Deno.test(
 
       // As typed: no flag, no file named. The copy holds no test that would
       // start this one again, and a bare run would ignore it anyway.
-      const result = await runDeno(["test"], 120_000, scratch);
+      const result = await runDeno(["test"], 120_000, { cwd: scratch });
       const output = `${result.stdout}\n${result.stderr}`;
       assert.equal(result.code, 0, output);
 

@@ -4,7 +4,8 @@
  * must come back, right and in place, or be reported with its index and cause.
  */
 import assert from "node:assert/strict";
-import { Pool, type Settled, TaskError, WorkerCrashedError } from "../lib/mod.ts";
+import { type Settled, TaskError, WorkerCrashedError } from "../lib/mod.ts";
+import { Pool, threadsOnly } from "./_pool.ts";
 import { seededRandom } from "./_random.ts";
 
 type Fault =
@@ -84,54 +85,59 @@ function makeItems(): Item[] {
   });
 }
 
-Deno.test("`Pool.mapSettled()` over 10,000 faulty items loses nothing and reports every failure", async () => {
-  const items = makeItems();
-  const counts = Object.groupBy(items, (item) => item.fault);
-  // The seed gives every kind of fault, each kind of death among the crashes.
-  for (const fault of ["throw", "crash-always", "crash-once", "slow"] as const) {
-    assert.ok((counts[fault]?.length ?? 0) >= 10, `${fault}: ${counts[fault]?.length}`);
-  }
-  const crashDeaths = new Set(counts["crash-always"]?.map((item) => item.death));
-  assert.equal(crashDeaths.size, 4);
-
-  const pool = new Pool({ workers: 2, maxCrashes: 2 });
-  // A deadline turns a hang into a failure with a reason.
-  const settled: Settled<number>[] = await pool.mapSettled(faulty, items, {
-    chunkSize: 16,
-    signal: AbortSignal.timeout(60_000),
-  });
-
-  assert.equal(settled.length, ITEMS);
-  for (const item of items) {
-    const outcome = settled[item.index];
-    const where = `item ${item.index} (${item.fault}, ${item.death})`;
-    if (item.fault === "throw") {
-      assert.equal(outcome.status, "rejected", where);
-      const reason = (outcome as { reason: unknown }).reason;
-      assert.ok(reason instanceof TaskError, where);
-      assert.equal(reason.index, item.index, where);
-      assert.ok(reason.cause instanceof RangeError, where);
-      assert.equal(reason.cause.message, `bad item ${item.index}`, where);
-    } else if (item.fault === "crash-always") {
-      assert.equal(outcome.status, "rejected", where);
-      const reason = (outcome as { reason: unknown }).reason;
-      assert.ok(reason instanceof WorkerCrashedError, `${where}: ${reason}`);
-      assert.equal(reason.index, item.index, where);
-      assert.match(reason.message, new RegExp(`\\b${item.index}\\b`), where);
-      // It was tried once per allowed crash, and no more.
-      assert.equal(Atomics.load(item.starts, item.index), 2, where);
-    } else {
-      // Plain, slow and once-crashing items all end with the right value.
-      assert.deepEqual(outcome, { status: "fulfilled", value: item.index ** 2 }, where);
+Deno.test(
+  threadsOnly(
+    "`Pool.mapSettled()` over 10,000 faulty items loses nothing and reports every failure",
+  ),
+  async () => {
+    const items = makeItems();
+    const counts = Object.groupBy(items, (item) => item.fault);
+    // The seed gives every kind of fault, each kind of death among the crashes.
+    for (const fault of ["throw", "crash-always", "crash-once", "slow"] as const) {
+      assert.ok((counts[fault]?.length ?? 0) >= 10, `${fault}: ${counts[fault]?.length}`);
     }
-  }
-  // Only crash victims run twice: the results finished before a worker died
-  // are kept, not recomputed.
-  const neverCrashed = items.filter((item) => item.fault === "none" || item.fault === "throw");
-  const retried = neverCrashed.filter((item) => Atomics.load(item.starts, item.index) !== 1);
-  assert.deepEqual(retried.map((item) => item.index), []);
+    const crashDeaths = new Set(counts["crash-always"]?.map((item) => item.death));
+    assert.equal(crashDeaths.size, 4);
 
-  await pool.close();
-  await pool.join();
-  assert.equal(pool.liveWorkers, 0);
-});
+    const pool = new Pool({ workers: 2, maxCrashes: 2 });
+    // A deadline turns a hang into a failure with a reason.
+    const settled: Settled<number>[] = await pool.mapSettled(faulty, items, {
+      chunkSize: 16,
+      signal: AbortSignal.timeout(60_000),
+    });
+
+    assert.equal(settled.length, ITEMS);
+    for (const item of items) {
+      const outcome = settled[item.index];
+      const where = `item ${item.index} (${item.fault}, ${item.death})`;
+      if (item.fault === "throw") {
+        assert.equal(outcome.status, "rejected", where);
+        const reason = (outcome as { reason: unknown }).reason;
+        assert.ok(reason instanceof TaskError, where);
+        assert.equal(reason.index, item.index, where);
+        assert.ok(reason.cause instanceof RangeError, where);
+        assert.equal(reason.cause.message, `bad item ${item.index}`, where);
+      } else if (item.fault === "crash-always") {
+        assert.equal(outcome.status, "rejected", where);
+        const reason = (outcome as { reason: unknown }).reason;
+        assert.ok(reason instanceof WorkerCrashedError, `${where}: ${reason}`);
+        assert.equal(reason.index, item.index, where);
+        assert.match(reason.message, new RegExp(`\\b${item.index}\\b`), where);
+        // It was tried once per allowed crash, and no more.
+        assert.equal(Atomics.load(item.starts, item.index), 2, where);
+      } else {
+        // Plain, slow and once-crashing items all end with the right value.
+        assert.deepEqual(outcome, { status: "fulfilled", value: item.index ** 2 }, where);
+      }
+    }
+    // Only crash victims run twice: the results finished before a worker died
+    // are kept, not recomputed.
+    const neverCrashed = items.filter((item) => item.fault === "none" || item.fault === "throw");
+    const retried = neverCrashed.filter((item) => Atomics.load(item.starts, item.index) !== 1);
+    assert.deepEqual(retried.map((item) => item.index), []);
+
+    await pool.close();
+    await pool.join();
+    assert.equal(pool.liveWorkers, 0);
+  },
+);

@@ -3,7 +3,8 @@
  * the worker that is readiest for it.
  */
 import assert from "node:assert/strict";
-import { Pool, Recorder } from "../lib/mod.ts";
+import { Recorder } from "../lib/mod.ts";
+import { Pool } from "./_pool.ts";
 import { bounded, until } from "./_deadline.ts";
 
 function square(n: number): number {

@@ -4,7 +4,7 @@
  * `imap` in input order, `imapUnordered` as they finish.
  */
 import assert from "node:assert/strict";
-import { Pool } from "../lib/mod.ts";
+import { Pool, threadsOnly } from "./_pool.ts";
 import { bounded, raise, within } from "./_deadline.ts";
 
 function square(n: number): number {
@@ -88,7 +88,7 @@ Deno.test(
 );
 
 Deno.test(
-  "`Pool.imapUnordered()` yields every result, fastest first",
+  threadsOnly("`Pool.imapUnordered()` yields every result, fastest first"),
   bounded(async () => {
     await using pool = new Pool({ workers: 2 });
     // The slow item waits until the three fast ones have been read: held back

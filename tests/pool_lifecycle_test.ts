@@ -4,7 +4,8 @@
  * comes to, by `close()` and `join()`, `terminate()` or `await using`.
  */
 import assert from "node:assert/strict";
-import { Pool, PoolClosedError, Recorder, WorkerInitError } from "../lib/mod.ts";
+import { PoolClosedError, Recorder, WorkerInitError } from "../lib/mod.ts";
+import { Pool, threadsOnly } from "./_pool.ts";
 import { bounded, flagged, raise, until, within } from "./_deadline.ts";
 
 function square(n: number): number {
@@ -34,7 +35,7 @@ function hang(flag: Int32Array): Promise<never> {
 }
 
 Deno.test(
-  "`Pool.close()` lets queued work finish and refuses new calls",
+  threadsOnly("`Pool.close()` lets queued work finish and refuses new calls"),
   bounded(async () => {
     const pool = new Pool({ workers: 2 });
     // The work waits for the gate, opened once the refusals are checked: it is
@@ -62,7 +63,7 @@ Deno.test(
 );
 
 Deno.test(
-  "`Pool.terminate()` rejects pending work at once with PoolClosedError",
+  threadsOnly("`Pool.terminate()` rejects pending work at once with PoolClosedError"),
   bounded(async () => {
     const pool = new Pool({ workers: 1 });
     const started = new Int32Array(new SharedArrayBuffer(4));

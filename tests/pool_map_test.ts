@@ -4,7 +4,8 @@
  * items travel; a failure names its item.
  */
 import assert from "node:assert/strict";
-import { Pool, Recorder, TaskError } from "../lib/mod.ts";
+import { Recorder, TaskError } from "../lib/mod.ts";
+import { Pool, threadsOnly } from "./_pool.ts";
 import { bounded } from "./_deadline.ts";
 
 function square(n: number): number {
@@ -28,7 +29,7 @@ Deno.test(
 );
 
 Deno.test(
-  "`Pool.map()` runs the work inside the workers, not on the main thread",
+  threadsOnly("`Pool.map()` runs the work inside the workers, not on the main thread"),
   bounded(async () => {
     const recorder = new Recorder();
     await using pool = new Pool({ workers: 3, recorder });

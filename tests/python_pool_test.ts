@@ -4,7 +4,8 @@
  * to this pool: same behaviours, named after what they check.
  */
 import assert from "node:assert/strict";
-import { Pool, PoolClosedError, Recorder, TaskError } from "../lib/mod.ts";
+import { PoolClosedError, Recorder, TaskError } from "../lib/mod.ts";
+import { Pool } from "./_pool.ts";
 import { bounded } from "./_deadline.ts";
 
 function sqr(x: number): number {

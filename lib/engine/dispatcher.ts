@@ -73,6 +73,7 @@ export interface DispatcherOptions {
 export class Dispatcher implements Engine {
   #options: DispatcherOptions;
   #crew: Crew;
+  #transport: Transport;
   #lifecycle: Lifecycle;
   #queue = new Deque<Chunk>();
   #functions = new FunctionTable();
@@ -93,13 +94,14 @@ export class Dispatcher implements Engine {
       hasInitializer: options.initializer !== null,
       isModule: (fnId) => this.#functions.isModule(fnId),
     };
+    this.#transport = options.transport ?? new ThreadTransport({
+      workers: options.workers,
+      permissions: options.permissions,
+      stayAwake: options.stayAwake ?? true,
+    });
     this.#crew = new Crew({
       size: options.workers,
-      transport: options.transport ?? new ThreadTransport({
-        workers: options.workers,
-        permissions: options.permissions,
-        stayAwake: options.stayAwake ?? true,
-      }),
+      transport: this.#transport,
       initializer: options.initializer,
       initArgs: options.initArgs,
       idleTimeout: options.idleTimeout,
@@ -188,8 +190,9 @@ export class Dispatcher implements Engine {
   }
 
   /** Resolves once the pool is closed and every worker has ended. */
-  joined(): Promise<void> {
-    return this.#lifecycle.joined();
+  async joined(): Promise<void> {
+    await this.#lifecycle.joined();
+    await this.#transport.settled();
   }
 
   #flushSoon(): void {

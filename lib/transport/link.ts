@@ -69,4 +69,10 @@ export interface Transport {
    * it rejects); every later start would be refused alike.
    */
   start(worker: WorkerStart, listener: LinkListener): WorkerLink;
+  /**
+   * Resolves once every worker started so far has ended and what it held
+   * (a process, its pipes) is released. Threads end when they are
+   * terminated; a process a moment later.
+   */
+  settled(): Promise<void>;
 }

@@ -28,7 +28,7 @@ export interface ProcessOptions {
 }
 
 /** The program each process runs. */
-const HOST = new URL("../worker/process_main.ts", import.meta.url);
+const HOST = new URL("../worker/process/main.ts", import.meta.url);
 /** What V8 prints on its way out when a heap reaches its limit. */
 const OUT_OF_MEMORY = "Fatal JavaScript out of memory";
 /** The end of a process's standard error kept to tell why it ended. */
@@ -38,6 +38,8 @@ const STDERR_TAIL = 4096;
 export class ProcessTransport implements Transport {
   #args: string[];
   #limitMb: number | undefined;
+  /** Each started process's `done`, until it resolves. */
+  #live = new Set<Promise<void>>();
 
   constructor(options: ProcessOptions) {
     this.#limitMb = options.maxOldGenerationSizeMb;
@@ -52,12 +54,21 @@ export class ProcessTransport implements Transport {
   }
 
   start(worker: WorkerStart, listener: LinkListener): WorkerLink {
-    return new ProcessLink(worker, listener, { args: this.#args, limitMb: this.#limitMb });
+    const link = new ProcessLink(worker, listener, { args: this.#args, limitMb: this.#limitMb });
+    this.#live.add(link.done);
+    link.done.then(() => this.#live.delete(link.done));
+    return link;
+  }
+
+  async settled(): Promise<void> {
+    await Promise.all(this.#live);
   }
 }
 
 /** One worker process and the pipes to it. */
 class ProcessLink implements WorkerLink {
+  /** Resolves once the process has ended and its pipes are closed. */
+  readonly done: Promise<void>;
   #child: Deno.ChildProcess;
   #writer: WritableStreamDefaultWriter<Uint8Array>;
   #listener: LinkListener;
@@ -83,9 +94,11 @@ class ProcessLink implements WorkerLink {
       stderr: "piped",
     }).spawn();
     this.#writer = this.#child.stdin.getWriter();
-    this.#read(this.#child.stdout);
-    this.#passOn(this.#child.stderr);
-    this.#child.status.then((status) => this.#ended(status));
+    this.done = Promise.all([
+      this.#read(this.#child.stdout),
+      this.#passOn(this.#child.stderr),
+      this.#child.status.then((status) => this.#ended(status)),
+    ]).then(() => this.#writer.close()).catch(() => this.#writer.abort()).catch(() => {});
     this.post({
       type: "init",
       workerId: start.id,
@@ -157,22 +170,20 @@ class ProcessLink implements WorkerLink {
     for await (const bytes of stderr) {
       this.#stderrTail = (this.#stderrTail + decoder.decode(bytes, { stream: true }))
         .slice(-STDERR_TAIL);
-      // Not once it was ended on purpose: V8's report of a kill is noise.
-      if (this.#alive) await Deno.stderr.write(bytes);
+      // Not once it was ended on purpose, nor V8's dump on running out of
+      // memory: the pool reports both as errors of their own.
+      if (this.#alive && !this.#stderrTail.includes(OUT_OF_MEMORY)) {
+        await Deno.stderr.write(bytes);
+      }
     }
   }
 
   #ended(status: Deno.CommandStatus): void {
-    try {
-      this.#writer.releaseLock();
-    } catch {
-      // Still writing: the write fails, and `#drain` stops.
-    }
     if (!this.#alive) return;
     const reason = this.#stderrTail.includes(OUT_OF_MEMORY)
-      ? `the worker process ran out of memory (maxOldGenerationSizeMb: ${
-        this.#limitMb ?? "V8's default"
-      })`
+      ? `the worker process ran out of memory at its heap limit of ${
+        this.#limitMb === undefined ? "V8's default" : `${this.#limitMb} MB`
+      } (resourceLimits.maxOldGenerationSizeMb)`
       : status.signal !== null
       ? `the worker process was ended by ${status.signal}`
       : `the worker process exited with code ${status.code}`;

@@ -61,6 +61,10 @@ export class ThreadTransport implements Transport {
   start(worker: WorkerStart, listener: LinkListener): WorkerLink {
     return new ThreadLink(worker, listener, this.#permissions, this.#board);
   }
+
+  settled(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** One Web Worker and the memory it shares with the pool. */
