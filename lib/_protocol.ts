@@ -18,9 +18,9 @@
  */
 export const CLAIM_TAKEN_BACK = 0;
 /** A claim slot's value while the worker runs its chunk: too late to take it back. */
-export const CLAIM_RUNNING = -1;
+export const CLAIM_RUNNING: number = -1;
 /** A claim slot's value once the chunk is done: its results are on their way. */
-export const CLAIM_DONE = -2;
+export const CLAIM_DONE: number = -2;
 
 /** Below this many numbers a plain array is cheaper to send than a packed one, either way. */
 export const PACK_MIN = 8;
@@ -32,7 +32,9 @@ export const PACK_MIN = 8;
  * `"Deno.errors.<name>"`. Any other error travels as `"Error"`.
  */
 export const ERROR_TYPES: {
+  /** Classes the global object holds. */
   readonly global: readonly string[];
+  /** Classes `WebAssembly` holds. */
   readonly webAssembly: readonly string[];
 } = {
   global: [
@@ -161,8 +163,11 @@ export interface SerializedError {
    * any other. Apart from `name`, as an error may be renamed.
    */
   readonly type: string;
+  /** Its `name`, as a string. */
   readonly name: string;
+  /** Its `message`, as a string; empty when it could not be read. */
   readonly message: string;
+  /** Its `stack`, as a string: the worker's. */
   readonly stack: string | undefined;
   /** The error's own `cause`, serialized the same way. */
   readonly cause?: SerializedValue;
@@ -187,7 +192,9 @@ export type SerializedValue = SerializedError | { readonly value: unknown };
 
 /** An item of a chunk that failed, by its index inside the chunk. */
 export interface ItemError {
+  /** The item's index inside its chunk. */
   readonly index: number;
+  /** What it threw, or why its result could not be sent. */
   readonly error: SerializedError;
   /** `true` when the item ran but its result could not be sent back. */
   readonly unsendable?: boolean;

@@ -43,6 +43,7 @@ export interface WorkerState {
   // The pump (see `main.ts`).
   /** Messages received and not yet handled, from `head` on. */
   readonly inbox: (ToWorker | undefined)[];
+  /** The next message of `inbox` to handle. */
   head: number;
   /** `true` while the pump handles messages, or waits for one of them to finish. */
   pumping: boolean;

@@ -32,8 +32,9 @@ export interface Spin {
   received: number;
   /** When the worker last ran out of messages, by `performance.now()`. */
   idleSince: number;
-  /** The pool's count of messages posted to any worker, and its own, when it ran out. */
+  /** The pool's count of messages posted to any worker when it ran out. */
   idleBoardPosts: number;
+  /** The pool's count of messages posted to this worker when it ran out. */
   idlePosted: number;
   /**
    * Whether its last wait for a message was one that waiting awake would
