@@ -214,8 +214,10 @@ const square = (x: number) => x * x;
 async function tinyMap(n: number, pythonWorkload: string): Promise<void> {
   const items = Array.from({ length: n }, (_, i) => i);
   const pool = await startedPool({ workers: 2 });
+  const processes = await startedPool({ workers: 2, isolation: "process" });
   const packed = new PackedFloor(2);
   await pool.map(square, [1]);
+  await processes.map(square, [1]);
   await packed.squares([1], 1);
   const medians = await compare({
     "sequential for loop": () => {
@@ -224,11 +226,13 @@ async function tinyMap(n: number, pythonWorkload: string): Promise<void> {
       return Promise.resolve(out);
     },
     "Pool.map (2 workers)": () => pool.map(square, items),
+    "Pool.map (2 worker processes)": () => processes.map(square, items),
     "hand-written Float64Array transfer": () => packed.squares(items, Math.ceil(n / 8)),
     ...withPython("Python Pool.map", pythonWorkload),
   });
   report(`map(square, ${n === 1e5 ? "1e5" : "1e6"} numbers)`, medians, "ns/item", n / 1000);
   await pool.terminate();
+  await processes.terminate();
   packed.close();
 }
 
@@ -340,16 +344,20 @@ const comparisons: Record<string, () => Promise<void>> = {
     const pool = await startedPool({ workers: 2 });
     const recorded = await startedPool({ workers: 2, recorder: new Recorder() });
     const asleep = await startedPool({ workers: 2, stayAwake: false });
+    const processes = await startedPool({ workers: 2, isolation: "process" });
     await floor.run(1);
     await pool.apply(square, [1]);
     await recorded.apply(square, [1]);
     await asleep.apply(square, [1]);
+    await processes.apply(square, [1]);
     const medians = await compare({
       "hand-written floor pool": () => Promise.all(items.map((x) => floor.run(x))),
       "Pool.apply": () => Promise.all(items.map((x) => pool.apply(square, [x]))),
       "Pool.apply, recording on": () => Promise.all(items.map((x) => recorded.apply(square, [x]))),
       "Pool.apply, stayAwake: false": () =>
         Promise.all(items.map((x) => asleep.apply(square, [x]))),
+      "Pool.apply, worker processes": () =>
+        Promise.all(items.map((x) => processes.apply(square, [x]))),
       ...withPython("Python Pool.apply_async", "tasks"),
     });
     report("100,000 queued tiny tasks", medians, "µs/task", N);
@@ -357,6 +365,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     await pool.terminate();
     await recorded.terminate();
     await asleep.terminate();
+    await processes.terminate();
   },
 
   // Latency: one awaited call at a time.
@@ -365,6 +374,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     const floor = new FloorPool(2);
     const pool = await startedPool({ workers: 2 });
     const asleep = await startedPool({ workers: 2, stayAwake: false });
+    const processes = await startedPool({ workers: 2, isolation: "process" });
     const shaped = new ShapedFloorPool(2);
     const numbers = new AtomicsNumbers();
     const call = new AtomicsCall(v8.serialize);
@@ -374,6 +384,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     await shaped.square(1);
     await pool.apply(square, [1]);
     await asleep.apply(square, [1]);
+    await processes.apply(square, [1]);
     await numbers.square(1);
     await call.square(1);
     await bothWays.square(1);
@@ -390,6 +401,9 @@ const comparisons: Record<string, () => Promise<void>> = {
       },
       "Pool.apply, awaited, stayAwake: false": async () => {
         for (let i = 0; i < N; i++) await asleep.apply(square, [i]);
+      },
+      "Pool.apply, awaited, worker processes": async () => {
+        for (let i = 0; i < N; i++) await processes.apply(square, [i]);
       },
       "Atomics both ways, numbers only": async () => {
         for (let i = 0; i < N; i++) await numbers.square(i);
@@ -415,6 +429,7 @@ const comparisons: Record<string, () => Promise<void>> = {
     floor.close();
     await pool.terminate();
     await asleep.terminate();
+    await processes.terminate();
   },
 
   // Tiny-item map: squares with the default chunk size.
@@ -471,7 +486,11 @@ const comparisons: Record<string, () => Promise<void>> = {
   // JIT's work in them) for every round; start-up rows make them afresh each round.
   async fib() {
     const items = Array.from({ length: 64 }, () => FIB_N);
-    const pools = [await startedPool({ workers: 1 }), await startedPool({ workers: 2 })];
+    const pools = [
+      await startedPool({ workers: 1 }),
+      await startedPool({ workers: 2 }),
+      await startedPool({ workers: 2, isolation: "process" }),
+    ];
     const hands = [new SplitFloor(1, fib), new SplitFloor(2, fib)];
     const medians = await compare({
       "plain loop: items.map(fib)": () => Promise.resolve(items.map(fib)),
@@ -479,6 +498,7 @@ const comparisons: Record<string, () => Promise<void>> = {
       "hand-written workers, 2, started": () => hands[1].map(items),
       "Pool.map, 1 worker, started": () => pools[0].map(fib, items),
       "Pool.map, 2 workers, started": () => pools[1].map(fib, items),
+      "Pool.map, 2 worker processes, started": () => pools[2].map(fib, items),
       "hand-written workers, 2, start-up included": async () => {
         const hand = new SplitFloor(2, fib);
         await hand.map(items);
@@ -490,6 +510,10 @@ const comparisons: Record<string, () => Promise<void>> = {
       },
       "Pool.map, 2 workers, start-up included": async () => {
         await using pool = new Pool({ workers: 2 });
+        await pool.map(fib, items);
+      },
+      "Pool.map, 2 worker processes, start-up included": async () => {
+        await using pool = new Pool({ workers: 2, isolation: "process" });
         await pool.map(fib, items);
       },
     });
@@ -568,6 +592,26 @@ const comparisons: Record<string, () => Promise<void>> = {
       },
     });
     report("start 3 workers, the first result back", medians, "ms", 1000);
+  },
+
+  // Start-up by worker count, threads against processes: N workers made, and N tasks of
+  // 100 ms of waiting run on them. Threads start one after another on the main thread;
+  // processes start side by side, each on a CPU of its own while it starts.
+  "startup:scale": () => {
+    const wait = () => new Promise((resolve) => setTimeout(resolve, 100));
+    const contenders: Record<string, () => Promise<unknown>> = {};
+    for (const n of [2, 4, 8, 16]) {
+      const items = Array.from({ length: n }, (_, i) => i);
+      for (const isolation of ["thread", "process"] as const) {
+        contenders[`${n} ${isolation === "thread" ? "threads" : "processes"}`] = async () => {
+          await using pool = new Pool({ workers: n, isolation });
+          await pool.map(wait, items, { chunkSize: 1 });
+        };
+      }
+    }
+    return compare(contenders).then((medians) =>
+      report("N workers made, N tasks of 100 ms run on them", medians, "ms", 1000)
+    );
   },
 
   // The whole seed program as a process: `deno run pool.ts` against Python's.
@@ -690,7 +734,7 @@ async function inChild(name: string): Promise<Row[]> {
   const output = await new Deno.Command("deno", {
     args: [
       "run",
-      "--allow-run=python3,deno",
+      `--allow-run=python3,deno,${Deno.execPath()}`,
       new URL(import.meta.url).pathname,
       "--comparison",
       name,
