@@ -60,7 +60,7 @@ export interface DispatcherOptions {
   readonly recorder: Recorder | undefined;
   /**
    * `true`: an idle worker may wait awake for a moment for its next message
-   * (see `workerMain`); `false`: it sleeps as soon as it is idle.
+   * (see `worker/stay_awake.ts`); `false`: it sleeps as soon as it is idle.
    *
    * @default {true}
    */

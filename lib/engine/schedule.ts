@@ -86,7 +86,7 @@ export function room(worker: Load, limits: Limits): number {
 /**
  * The order in which a flush serves workers: least loaded first; among
  * equals, the one sent to last. It is the one likeliest to be waiting awake
- * for its next message (see `workerMain`); one that has gone to sleep must
+ * for its next message (see `worker/stay_awake.ts`); one that has gone to sleep must
  * first be woken.
  */
 export function byLoad(a: Load, b: Load): number {

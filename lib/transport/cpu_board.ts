@@ -2,7 +2,7 @@
  * `CpuBoard`: where a pool's workers mark whether they are on a CPU.
  *
  * An idle worker may wait for the pool's next message awake, spinning, for
- * a moment, instead of sleeping (see `workerMain`). That only pays while a
+ * a moment, instead of sleeping (see `worker/stay_awake.ts`). That only pays while a
  * CPU is free: a worker spinning on a CPU the main thread needs slows the
  * main thread down, and with it every task. So each worker has a slot on a
  * shared board, 1 while it runs a batch or waits awake and 0 while it

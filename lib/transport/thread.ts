@@ -40,7 +40,7 @@ export interface ThreadOptions {
   readonly workers: number;
   /** Permissions for each worker, passed to Deno's `deno.permissions` worker option. */
   readonly permissions: Deno.PermissionOptions | undefined;
-  /** `true`: an idle worker may wait awake for its next message (see `workerMain`). */
+  /** `true`: an idle worker may wait awake for its next message (see `worker/stay_awake.ts`). */
   readonly stayAwake: boolean;
 }
 
@@ -107,7 +107,7 @@ class ThreadLink implements WorkerLink {
         listener.onMessage(event.data);
       } finally {
         // Counted once handled: a worker that sees every answer handled
-        // sends its next results at once (see `workerMain`).
+        // sends its next results at once (see `worker/results.ts`).
         if (Array.isArray(event.data)) Atomics.add(this.#read, 0, 1);
       }
     };
