@@ -16,6 +16,7 @@
  */
 
 export * from "./pool.ts";
+export * from "./options.ts";
 export type { TaskPool } from "./task_pool.ts";
 export {
   PoolClosedError,

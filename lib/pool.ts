@@ -10,16 +10,7 @@ import { StreamCall, StreamIterator } from "./engine/stream_call.ts";
 import { Dispatcher } from "./engine/dispatcher.ts";
 import { ProcessTransport } from "./transport/process.ts";
 import type { FunctionSpec } from "./_protocol.ts";
-import type {
-  ApplyOptions,
-  IMapOptions,
-  Isolation,
-  MapOptions,
-  PoolOptions,
-  ResourceLimits,
-  Task,
-  WorkerPermissions,
-} from "./options.ts";
+import type { ApplyOptions, IMapOptions, MapOptions, PoolOptions, Task } from "./options.ts";
 import type { TaskPool } from "./task_pool.ts";
 import {
   callback,
@@ -33,16 +24,6 @@ import {
 } from "./_validate.ts";
 
 export type { Settled } from "./engine/call.ts";
-export type {
-  ApplyOptions,
-  IMapOptions,
-  Isolation,
-  MapOptions,
-  PoolOptions,
-  ResourceLimits,
-  Task,
-  WorkerPermissions,
-};
 
 /** How a method's call passes its items to the task and reports them. */
 interface CallShape {
