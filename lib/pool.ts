@@ -1,5 +1,10 @@
 /**
- * `Pool`: Python's `multiprocessing.Pool` for Deno, on Web Workers.
+ * `Pool`: Python's `multiprocessing.Pool` for Deno, on Web Workers or
+ * worker processes.
+ *
+ * Over 300 lines for a reason: two thirds of it is the documentation of
+ * the public methods, each with an example that runs as a test; the code
+ * itself checks a call at the door and hands it to the engine.
  *
  * @module
  */

@@ -1,7 +1,8 @@
 /**
  * `StreamCall` and its `StreamIterator`: a call that streams (`imap`,
  * `imapUnordered`), pulling its input only as far ahead of its consumer as
- * its window allows.
+ * its window allows. The two share one state (the window, the outcomes
+ * waiting, the input being pulled), so they stay in one file.
  *
  * @module
  */
