@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { CpuBoard } from "../lib/transport/cpu_board.ts";
 import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
 import { workerSource } from "../lib/worker/program.ts";
+import { needs } from "./_needs.ts";
 
 /** A worker running the pool's program, and a `post` that counts what it sends as the pool does. */
 function startWorker(board: CpuBoard, options: { read?: Int32Array } = {}) {
@@ -144,28 +145,36 @@ Deno.test("a worker sends a chunk's results before it starts the next when the p
   assert.deepEqual(values2, ["opened"]);
 });
 
-Deno.test("workerSource() declares every function and value its pieces declare or import", async () => {
-  const source = workerSource();
-  const declared = (name: string) =>
-    new RegExp(`^(?:async function|function|class|const) ${name}\\b`, "m").test(source);
-  const dir = new URL("../lib/worker/", import.meta.url);
-  for await (const entry of Deno.readDir(dir)) {
-    if (!entry.name.endsWith(".ts") || entry.name === "program.ts") continue;
-    const text = await Deno.readTextFile(new URL(entry.name, dir));
-    // A top-level value a piece declares, the program must declare too.
-    for (
-      const [, name] of text.matchAll(
-        /^(?:export )?(?:async function|function|class|const|let) (\w+)/gm,
-      )
-    ) {
-      assert.ok(declared(name), `${entry.name} declares ${name}, which the program lacks`);
-    }
-    // A value a piece imports, the program must declare: it imports nothing at run time.
-    for (const [, names] of text.matchAll(/^import \{([^}]*)\} from/gm)) {
-      for (const item of names.split(",").map((name) => name.trim())) {
-        if (item === "" || item.startsWith("type ")) continue;
-        assert.ok(declared(item), `${entry.name} imports ${item}, which the program lacks`);
+const pieces = new URL("../lib/worker/", import.meta.url);
+
+Deno.test(
+  needs("workerSource() declares every function and value its pieces declare or import", {
+    name: "read",
+    path: pieces,
+  }),
+  async () => {
+    const source = workerSource();
+    const declared = (name: string) =>
+      new RegExp(`^(?:async function|function|class|const) ${name}\\b`, "m").test(source);
+    const dir = pieces;
+    for await (const entry of Deno.readDir(dir)) {
+      if (!entry.name.endsWith(".ts") || entry.name === "program.ts") continue;
+      const text = await Deno.readTextFile(new URL(entry.name, dir));
+      // A top-level value a piece declares, the program must declare too.
+      for (
+        const [, name] of text.matchAll(
+          /^(?:export )?(?:async function|function|class|const|let) (\w+)/gm,
+        )
+      ) {
+        assert.ok(declared(name), `${entry.name} declares ${name}, which the program lacks`);
+      }
+      // A value a piece imports, the program must declare: it imports nothing at run time.
+      for (const [, names] of text.matchAll(/^import \{([^}]*)\} from/gm)) {
+        for (const item of names.split(",").map((name) => name.trim())) {
+          if (item === "" || item.startsWith("type ")) continue;
+          assert.ok(declared(item), `${entry.name} imports ${item}, which the program lacks`);
+        }
       }
     }
-  }
-});
+  },
+);
