@@ -104,6 +104,20 @@ Deno.test({
   }, 30_000),
 });
 
+Deno.test({
+  ...needs("a pool of worker processes that may not run Deno says which grant it needs", RUN_DENO),
+  fn: bounded(async () => {
+    const { code, stdout, stderr } = await runDeno(["run", "tests/fixtures/process_no_run.ts"]);
+    assert.equal(code, 0, stderr);
+    assert.equal(
+      stdout.trim(),
+      "WorkerInitError: Cannot start worker 1 as Deno refused to create it: NotCapable: " +
+        `Cannot start a worker process as the program may not run Deno: ` +
+        `isolation "process" needs --allow-run=${Deno.execPath()}`,
+    );
+  }, 30_000),
+});
+
 Deno.test("`new Pool()` checks isolation and resourceLimits at the door", () => {
   const refusals: [Record<string, unknown>, RegExp][] = [
     [{ isolation: "fork" }, /^Cannot use "isolation" as it must be "thread" or "process"/],

@@ -86,13 +86,7 @@ class ProcessLink implements WorkerLink {
   ) {
     this.#listener = listener;
     this.#limitMb = limitMb;
-    // Throws when the program may not run `deno`: the pool is then refused as a whole.
-    this.#child = new Deno.Command(Deno.execPath(), {
-      args,
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
+    this.#child = spawn(args);
     this.#writer = this.#child.stdin.getWriter();
     this.done = Promise.all([
       this.#read(this.#child.stdout),
@@ -193,6 +187,28 @@ class ProcessLink implements WorkerLink {
   #fail(reason: string): void {
     this.#alive = false;
     this.#listener.onFailure(reason);
+  }
+}
+
+/**
+ * Starts a worker process. Throws when the program may not run Deno, saying
+ * which grant it needs: the pool is then refused as a whole.
+ */
+function spawn(args: string[]): Deno.ChildProcess {
+  try {
+    return new Deno.Command(Deno.execPath(), {
+      args,
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotCapable)) throw error;
+    throw new Deno.errors.NotCapable(
+      `Cannot start a worker process as the program may not run Deno: ` +
+        `isolation "process" needs --allow-run=${Deno.execPath()}`,
+      { cause: error },
+    );
   }
 }
 
