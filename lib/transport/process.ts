@@ -88,11 +88,17 @@ class ProcessLink implements WorkerLink {
     this.#limitMb = limitMb;
     this.#child = spawn(args);
     this.#writer = this.#child.stdin.getWriter();
+    // Why it ended is decided once its output is read to the end: a worker
+    // that dies says so in a last message, which may still be in the pipe
+    // when the exit status arrives.
     this.done = Promise.all([
+      this.#child.status,
       this.#read(this.#child.stdout),
       this.#passOn(this.#child.stderr),
-      this.#child.status.then((status) => this.#ended(status)),
-    ]).then(() => this.#writer.close()).catch(() => this.#writer.abort()).catch(() => {});
+    ]).then(([status]) => this.#ended(status))
+      .then(() => this.#writer.close())
+      .catch(() => this.#writer.abort())
+      .catch(() => {});
     this.post({
       type: "init",
       workerId: start.id,
