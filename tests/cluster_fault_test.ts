@@ -1,0 +1,82 @@
+import assert from "node:assert/strict";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
+import { connect, createInbox } from "@nats-io/transport-node";
+import { ClusterPool } from "../lib/cluster/mod.ts";
+import { chunkSubject, encode } from "../lib/cluster/_messages.ts";
+import { Cluster, clusterTest } from "./_cluster.ts";
+import { within } from "./_deadline.ts";
+
+/** Generous: a hang fails, a slow machine does not. */
+const LONG_MS = 30_000;
+
+/** Resolves once the nodes hold `count` chunks between them, unacknowledged. */
+async function held(url: string, count: number): Promise<void> {
+  const nc = await connect({ servers: url });
+  try {
+    const jsm = await jetstreamManager(nc);
+    while ((await jsm.consumers.info("POOL_CHUNKS", "nodes")).num_ack_pending < count) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  } finally {
+    await nc.close();
+  }
+}
+
+Deno.test({
+  ...clusterTest("a chunk held by a SIGKILLed node runs elsewhere; every result comes once"),
+  fn: async () => {
+    await using cluster = await Cluster.start();
+    const flags = ["--allow-source"];
+    await cluster.startNode({ workers: 1, leaseMs: 1000, flags });
+    await cluster.startNode({ workers: 1, leaseMs: 1000, flags });
+    await using pool = await ClusterPool.connect({ servers: cluster.url });
+    const slow = (n: number) => new Promise((resolve) => setTimeout(() => resolve(n * 10), 400));
+    const items = [1, 2, 3, 4, 5, 6];
+    const results: number[] = [];
+    const reading = (async () => {
+      for await (const value of pool.imapUnordered(slow, items)) results.push(value as number);
+    })();
+    // Each node holds one chunk: kill one in the middle of it.
+    await within(held(cluster.url, 2), "both nodes hold a chunk", LONG_MS);
+    await cluster.stopNode(0, "SIGKILL");
+    await within(reading, "the stream", LONG_MS);
+    assert.deepEqual(results.sort((a, b) => a - b), items.map((n) => n * 10));
+  },
+});
+
+Deno.test({
+  ...clusterTest("a node drops the chunks of a caller that is gone"),
+  fn: async () => {
+    await using cluster = await Cluster.start();
+    await cluster.startNode({ workers: 1, flags: ["--allow-source"] });
+    // Makes the stream, then leaves.
+    await (await ClusterPool.connect({ servers: cluster.url })).terminate();
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const js = jetstream(nc);
+      await js.publish(
+        chunkSubject("POOL_CHUNKS"),
+        encode({
+          call: "0",
+          chunk: 0,
+          reply: createInbox(),
+          fn: { kind: "source", source: "(n) => n", name: "" },
+          spread: false,
+          items: [1],
+        }),
+      );
+      const jsm = await jetstreamManager(nc);
+      await within(
+        (async () => {
+          while ((await jsm.streams.info("POOL_CHUNKS")).state.messages > 0) {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
+        })(),
+        "the stream drains",
+        LONG_MS,
+      );
+    } finally {
+      await nc.close();
+    }
+  },
+});
