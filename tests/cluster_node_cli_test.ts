@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { main } from "../lib/cluster/node.ts";
 import { runMain } from "../lib/cluster/_cli.ts";
+import { needs } from "./_needs.ts";
+import { RUN_DENO } from "./_io.ts";
 
 function capture() {
   const out: string[] = [];
@@ -24,6 +26,7 @@ Deno.test("node.ts --help lists every flag", async () => {
       "--task-read",
       "--task-net",
       "--isolation",
+      "--name",
       "--user",
       "--pass",
       "--token",
@@ -51,3 +54,25 @@ Deno.test("node.ts bad flags get one line on stderr and exit code 2", async () =
     assert.deepEqual(io.out, []);
   }
 });
+
+Deno.test(
+  needs("the core library and both demos load no third-party module", RUN_DENO, {
+    name: "read",
+    path: ".",
+  }),
+  async () => {
+    for (const entry of ["lib/mod.ts", "pool.ts", "threads.ts"]) {
+      const { stdout, success } = await new Deno.Command(Deno.execPath(), {
+        args: ["info", "--json", entry],
+        cwd: new URL("../", import.meta.url),
+        stderr: "null",
+      }).output();
+      assert.ok(success, entry);
+      const graph = JSON.parse(new TextDecoder().decode(stdout));
+      const foreign = (graph.modules as { specifier: string }[])
+        .map((m) => m.specifier)
+        .filter((specifier) => !specifier.startsWith("file:") && !specifier.startsWith("node:"));
+      assert.deepEqual(foreign, [], entry);
+    }
+  },
+);

@@ -8,7 +8,8 @@
 import type { FunctionSpec } from "../_protocol.ts";
 import { describeCause, TaskError, WorkerCrashedError } from "../errors.ts";
 import { reviveError } from "../_wire.ts";
-import { type ChunkMessage, encode, type Outcome } from "./_messages.ts";
+import type { Recorder } from "../recorder.ts";
+import { type ChunkMessage, encode, type NodeRequest, type Outcome } from "./_messages.ts";
 
 /** What a call needs from its pool. */
 export interface CallHost {
@@ -22,6 +23,8 @@ export interface CallHost {
   register(call: ClusterCall): void;
   /** Takes it away again. */
   unregister(call: ClusterCall): void;
+  /** Records each chunk's node and times, when the pool has a recorder. */
+  readonly recorder: Recorder | undefined;
 }
 
 /** What a call runs. */
@@ -112,11 +115,27 @@ export class ClusterCall {
   }
 
   /** Takes a chunk's result, unless it was taken before. */
-  deliver(chunk: number, outcomes: Outcome[]): void {
-    const sent = this.#chunks.get(chunk);
+  deliver(result: NodeRequest & { type: "result" }): void {
+    const sent = this.#chunks.get(result.chunk);
     if (this.#ended || sent === undefined) return;
-    this.#chunks.delete(chunk);
-    this.#onOutcomes(sent.start, outcomes);
+    this.#chunks.delete(result.chunk);
+    const recorder = this.#host.recorder;
+    if (recorder !== undefined) {
+      const { start } = sent;
+      const last = start + result.outcomes.length - 1;
+      try {
+        recorder.record(
+          `node ${result.node}`,
+          result.start,
+          result.end,
+          last === start ? `${start}` : `${start}..${last}`,
+        );
+      } catch (error) {
+        this.#onError(error);
+        return;
+      }
+    }
+    this.#onOutcomes(sent.start, result.outcomes);
   }
 
   /** Ends the call: its queued chunks are deleted from the stream by sequence, its answers ignored. */

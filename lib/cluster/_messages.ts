@@ -49,6 +49,10 @@ export type NodeRequest =
     readonly call: string;
     readonly chunk: number;
     readonly outcomes: Outcome[];
+    /** The node's name, and when it started and ended the chunk (ms since the epoch, its clock). */
+    readonly node: string;
+    readonly start: number;
+    readonly end: number;
   };
 
 /**

@@ -17,6 +17,7 @@ import {
 import type { Settled } from "../engine/call.ts";
 import { openInput } from "../engine/call.ts";
 import { PoolClosedError } from "../errors.ts";
+import { Recorder } from "../recorder.ts";
 import type { ApplyOptions, IMapOptions, MapOptions, Task } from "../options.ts";
 import type { TaskPool } from "../task_pool.ts";
 import {
@@ -90,6 +91,11 @@ export interface ClusterPoolOptions extends ConnectOptions {
    * @default {16}
    */
   readonly parallelism?: number;
+  /**
+   * When given, each chunk is recorded in it: its node (row `node NAME`),
+   * its items, and when the node started and ended it, on the node's clock.
+   */
+  readonly recorder?: Recorder;
 }
 
 interface Shape {
@@ -141,7 +147,11 @@ export class ClusterPool implements TaskPool {
     nc: NatsConnection,
     js: JetStreamClient,
     jsm: JetStreamManager,
-    { stream, parallelism }: { stream: string; parallelism: number },
+    { stream, parallelism, recorder }: {
+      stream: string;
+      parallelism: number;
+      recorder: Recorder | undefined;
+    },
   ) {
     this.#nc = nc;
     this.#js = js;
@@ -166,6 +176,7 @@ export class ClusterPool implements TaskPool {
       },
       register: (call) => this.#calls.set(call.id, call),
       unregister: (call) => this.#calls.delete(call.id),
+      recorder,
     };
   }
 
@@ -179,8 +190,13 @@ export class ClusterPool implements TaskPool {
    * @throws What the NATS client throws when it cannot connect or JetStream is not enabled.
    */
   static async connect(options: ClusterPoolOptions = {}): Promise<ClusterPool> {
-    const { stream = DEFAULTS.stream, parallelism = 16, ...natsOptions } = options;
+    const { stream = DEFAULTS.stream, parallelism = 16, recorder, ...natsOptions } = options;
     positiveInteger("parallelism", parallelism);
+    if (recorder !== undefined && !(recorder instanceof Recorder)) {
+      throw new TypeError(
+        `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
+      );
+    }
     if (typeof stream !== "string" || !/^[A-Za-z0-9_-]+$/.test(stream)) {
       throw new TypeError(
         `Cannot use "stream" as it must be a name of letters, digits, "_" and "-": current value is ${
@@ -192,7 +208,7 @@ export class ClusterPool implements TaskPool {
     try {
       const jsm = await jetstreamManager(nc);
       await ensureStream(jsm, stream);
-      return new ClusterPool(nc, jetstream(nc), jsm, { stream, parallelism });
+      return new ClusterPool(nc, jetstream(nc), jsm, { stream, parallelism, recorder });
     } catch (error) {
       await nc.close();
       throw error;
@@ -383,7 +399,7 @@ export class ClusterPool implements TaskPool {
       msg.respond(call?.wants(request.chunk) ? WANTED : UNWANTED);
       return;
     }
-    call?.deliver(request.chunk, request.outcomes);
+    call?.deliver(request);
     msg.respond();
   }
 

@@ -12,7 +12,7 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { ConnectOptions } from "./cluster_pool.ts";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
-import { ModuleTask, Pool, TaskError, WorkerCrashedError } from "../mod.ts";
+import { ModuleTask, Pool, Recorder, TaskError, WorkerCrashedError } from "../mod.ts";
 import type { WorkerPermissions } from "../options.ts";
 import { ERROR_TYPES, type FunctionSpec } from "../_protocol.ts";
 import { ErrorWriter } from "../_wire.ts";
@@ -48,6 +48,11 @@ export interface NodeOptions {
   readonly modules?: readonly string[];
   /** What the tasks may reach. @default {"none"} */
   readonly permissions?: WorkerPermissions;
+  /**
+   * The node's name in recorders' rows.
+   * @default {String(Deno.pid)}
+   */
+  readonly name?: string;
   /** Worker threads or processes. @default {"thread"} */
   readonly isolation?: "thread" | "process";
 }
@@ -172,12 +177,16 @@ class Node {
         msg.nak(1000);
         return;
       }
+      const start = Recorder.now();
       const outcomes = await this.#run(chunk);
       const answer = await this.#ask(chunk.reply, {
         type: "result",
         call: chunk.call,
         chunk: chunk.chunk,
         outcomes,
+        node: this.#options.name ?? String(Deno.pid),
+        start,
+        end: Recorder.now(),
       });
       // Delivered, or the caller is gone: done with. No answer in time: it runs again.
       if (answer === "late") msg.nak();
@@ -318,6 +327,7 @@ Options:
   --task-read PATH   let tasks read PATH (repeatable; module files need it)
   --task-net HOST    let tasks reach HOST (repeatable)
   --isolation KIND   thread (default) or process
+  --name NAME        the node's name in timelines (default: its process id)
   --user NAME        NATS user, with --pass
   --pass SECRET      NATS password
   --token TOKEN      NATS token
@@ -334,6 +344,7 @@ const FLAGS = {
   "task-read": { type: "string", multiple: true },
   "task-net": { type: "string", multiple: true },
   isolation: { type: "string" },
+  name: { type: "string" },
   user: { type: "string" },
   pass: { type: "string" },
   token: { type: "string" },
@@ -402,6 +413,7 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
       net: net.length > 0 ? net : false,
     },
     isolation,
+    ...(typeof values.name === "string" ? { name: values.name } : {}),
   };
   const node = await runNode(options);
   io.err(`node: pulling from ${stream} with ${options.workers} workers`);
