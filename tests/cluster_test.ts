@@ -4,6 +4,9 @@ import { connect } from "@nats-io/transport-node";
 import { ClusterPool } from "../lib/cluster/mod.ts";
 import { PoolClosedError, TaskError, TaskModule, type TaskPool } from "../lib/mod.ts";
 import { Cluster, clusterTest } from "./_cluster.ts";
+import { main as poolMain } from "../pool.ts";
+import { runScript } from "../demo/cli.ts";
+import { captureIo } from "./_io.ts";
 import { within } from "./_deadline.ts";
 
 /** Generous: a hang fails, a slow machine does not. */
@@ -171,6 +174,32 @@ Deno.test({
       assert.ok(error instanceof TaskError);
       assert.match(error.message, /refused by a node/);
     });
+
+    await t.step(
+      "pool.ts --cluster prints the seed's output, and its other flags work",
+      async () => {
+        let io = captureIo();
+        assert.equal(
+          await within(runScript(poolMain, ["--cluster", cluster.url], io), "pool.ts", LONG_MS),
+          0,
+        );
+        assert.deepEqual(io.stdout, [
+          "Original numbers: [1, 2, 3, 4, 5]",
+          "Squared numbers: [1, 4, 9, 16, 25]",
+        ]);
+        io = captureIo();
+        const args = ["--cluster", cluster.url, "--range", "12", "--chunk-size", "5", "--timeline"];
+        assert.equal(await within(runScript(poolMain, args, io), "pool.ts", LONG_MS), 0);
+        assert.equal(
+          io.stdout[1],
+          "Squared numbers: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144]",
+        );
+        assert.ok(
+          io.stdout.some((line) => line.includes("node ")),
+          "the timeline has a row per node",
+        );
+      },
+    );
 
     await t.step("a closed pool takes no calls", async () => {
       await using closing = await ClusterPool.connect({ servers: cluster.url });
