@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, createInbox } from "@nats-io/transport-node";
 import { ClusterPool } from "../lib/cluster/mod.ts";
+import { WorkerCrashedError } from "../lib/mod.ts";
 import { chunkSubject, encode } from "../lib/cluster/_messages.ts";
 import { Cluster, clusterTest } from "./_cluster.ts";
 import { within } from "./_deadline.ts";
@@ -75,6 +76,72 @@ Deno.test({
         "the stream drains",
         LONG_MS,
       );
+    } finally {
+      await nc.close();
+    }
+  },
+});
+
+Deno.test({
+  ...clusterTest("a chunk whose nodes all died is given up after max_deliver: WorkerCrashedError"),
+  fn: async () => {
+    await using cluster = await Cluster.start();
+    await cluster.startNode({
+      workers: 1,
+      leaseMs: 1000,
+      flags: ["--allow-source", "--max-deliver", "1"],
+    });
+    const pool = await ClusterPool.connect({ servers: cluster.url });
+    try {
+      const slow = (n: number) => new Promise((resolve) => setTimeout(() => resolve(n), 60_000));
+      const call = pool.apply(slow, [1]).catch((e) => e);
+      await within(held(cluster.url, 1), "the node holds the chunk", LONG_MS);
+      await cluster.stopNode(0, "SIGKILL");
+      // The server gives up on the chunk when a node next asks for work.
+      await cluster.startNode({ workers: 1, leaseMs: 1000, flags: ["--allow-source"] });
+      const error = await within(call, "the call", LONG_MS);
+      assert.ok(error instanceof WorkerCrashedError, String(error));
+      assert.match(
+        error.message,
+        /^Task 0 \(slow\) was given up: Error: the chunk was delivered 1 times/,
+      );
+    } finally {
+      // The call may still wait for its chunk, which join() would wait for.
+      await pool.terminate();
+    }
+  },
+});
+
+Deno.test({
+  ...clusterTest("a task that throws is acked with its error and never delivered again"),
+  fn: async () => {
+    await using cluster = await Cluster.start();
+    await cluster.startNode({ workers: 2, flags: ["--allow-source"] });
+    await using pool = await ClusterPool.connect({ servers: cluster.url });
+    const outcomes = await within(
+      pool.mapSettled(
+        (n: number) => {
+          throw new Error(`no ${n}`);
+        },
+        [1, 2, 3, 4],
+        { chunkSize: 1 },
+      ),
+      "mapSettled",
+      LONG_MS,
+    );
+    assert.deepEqual(outcomes.map((o) => o.status), [
+      "rejected",
+      "rejected",
+      "rejected",
+      "rejected",
+    ]);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const info = await (await jetstreamManager(nc)).consumers.info("POOL_CHUNKS", "nodes");
+      // Four chunks, four deliveries, nothing waiting: none was delivered twice.
+      assert.equal(info.delivered.consumer_seq, 4);
+      assert.equal(info.num_ack_pending, 0);
+      assert.equal(info.num_pending, 0);
     } finally {
       await nc.close();
     }

@@ -23,6 +23,8 @@ export interface CallHost {
   register(call: ClusterCall): void;
   /** Takes it away again. */
   unregister(call: ClusterCall): void;
+  /** Remembers which chunk a stream sequence holds, or forgets it (`chunk` -1). */
+  track(seq: number, call: ClusterCall, chunk: number): void;
   /** Records each chunk's node and times, when the pool has a recorder. */
   readonly recorder: Recorder | undefined;
 }
@@ -102,8 +104,12 @@ export class ClusterCall {
     this.#host.publish(`${this.#host.inbox}.${this.id}.${chunk}`, bytes).then(
       (seq) => {
         // Ended while the publish was on its way: the chunk is no longer wanted.
-        if (this.#ended || !this.#chunks.has(chunk)) this.#host.forget(seq);
-        else sent.seq = seq;
+        if (this.#ended || !this.#chunks.has(chunk)) {
+          this.#host.forget(seq);
+        } else {
+          sent.seq = seq;
+          this.#host.track(seq, this, chunk);
+        }
       },
       (error) => this.#onError(error),
     );
@@ -119,6 +125,7 @@ export class ClusterCall {
     const sent = this.#chunks.get(result.chunk);
     if (this.#ended || sent === undefined) return;
     this.#chunks.delete(result.chunk);
+    if (sent.seq !== undefined) this.#host.track(sent.seq, this, -1);
     const recorder = this.#host.recorder;
     if (recorder !== undefined) {
       const { start } = sent;
@@ -138,13 +145,41 @@ export class ClusterCall {
     this.#onOutcomes(sent.start, result.outcomes);
   }
 
+  /**
+   * The stream gave up on `chunk` after `deliveries` deliveries: its first
+   * item fails as a task that killed its workers would.
+   */
+  lost(chunk: number, deliveries: number): void {
+    const sent = this.#chunks.get(chunk);
+    if (this.#ended || sent === undefined) return;
+    this.#chunks.delete(chunk);
+    const error = new Error(
+      `the chunk was delivered ${deliveries} times and no node finished it (each died or stopped renewing its lease)`,
+    );
+    this.#onOutcomes(sent.start, [{
+      offset: 0,
+      ok: false,
+      kind: "lost",
+      error: {
+        type: "Error",
+        name: "Error",
+        message: error.message,
+        stack: error.stack,
+        props: {},
+      },
+      workerId: 0,
+    }]);
+  }
+
   /** Ends the call: its queued chunks are deleted from the stream by sequence, its answers ignored. */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#host.unregister(this);
     for (const sent of this.#chunks.values()) {
-      if (sent.seq !== undefined) this.#host.forget(sent.seq);
+      if (sent.seq === undefined) continue;
+      this.#host.forget(sent.seq);
+      this.#host.track(sent.seq, this, -1);
     }
     this.#chunks.clear();
   }
@@ -157,8 +192,9 @@ export class ClusterCall {
     const what = `Task ${index}${name ? ` (${name})` : ""}`;
     const detail = describeCause(cause);
     const workerId = outcome.workerId;
-    if (outcome.kind === "crash") {
-      return new WorkerCrashedError(`${what} killed the workers of a node: ${detail}`, {
+    if (outcome.kind === "crash" || outcome.kind === "lost") {
+      const how = outcome.kind === "crash" ? "killed the workers of a node" : "was given up";
+      return new WorkerCrashedError(`${what} ${how}: ${detail}`, {
         workerId,
         index,
         cause,

@@ -19,6 +19,11 @@ export const DEFAULTS = {
   maxDeliver: 5,
 } as const;
 
+/** Where the server says it gave up on a chunk of the nodes' consumer (JSON with `stream_seq`). */
+export function maxDeliveriesSubject(stream: string): string {
+  return `$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES.${stream}.${DEFAULTS.consumer}`;
+}
+
 /** The subject chunks are published on, for a stream name. */
 export function chunkSubject(stream: string): string {
   return `${stream.toLowerCase()}.chunks`;
@@ -65,8 +70,12 @@ export type Outcome =
   | {
     readonly offset: number;
     readonly ok: false;
-    /** `"task"`: the task threw; `"crash"`: it killed its workers; `"refused"`: the node would not run it. */
-    readonly kind: "task" | "crash" | "refused";
+    /**
+     * `"task"`: the task threw; `"crash"`: it killed its workers; `"refused"`:
+     * the node would not run it; `"lost"`: the stream gave up on the chunk
+     * after `max_deliver` deliveries, every node that took it having died.
+     */
+    readonly kind: "task" | "crash" | "refused" | "lost";
     readonly error: SerializedError;
     readonly workerId: number;
   };

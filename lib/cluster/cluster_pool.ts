@@ -31,7 +31,15 @@ import {
 } from "../_validate.ts";
 import { type CallHost, type CallSpec, ClusterCall } from "./_call.ts";
 import { ensureStream } from "./_jetstream.ts";
-import { chunkSubject, decode, DEFAULTS, type NodeRequest, UNWANTED, WANTED } from "./_messages.ts";
+import {
+  chunkSubject,
+  decode,
+  DEFAULTS,
+  maxDeliveriesSubject,
+  type NodeRequest,
+  UNWANTED,
+  WANTED,
+} from "./_messages.ts";
 import { streamResults } from "./_stream.ts";
 
 /**
@@ -134,6 +142,8 @@ export class ClusterPool implements TaskPool {
   #subject: string;
   #parallelism: number;
   #calls = new Map<string, ClusterCall>();
+  /** Which call and chunk each stream sequence in flight holds. */
+  #bySeq = new Map<number, { call: ClusterCall; chunk: number }>();
   #nextCall = 0;
   #state: "open" | "closed" | "ended" = "open";
   /** Calls of `map`, `starmap`, `mapSettled` and `apply` not yet settled: `join()` waits for them. */
@@ -165,6 +175,13 @@ export class ClusterPool implements TaskPool {
         if (error === null) this.#answer(msg);
       },
     });
+    // The server gives up on a chunk after the consumer's max_deliver: fail
+    // it, or its call would wait for ever.
+    nc.subscribe(maxDeliveriesSubject(stream), {
+      callback: (error, msg) => {
+        if (error === null) this.#lost(msg);
+      },
+    });
     this.#host = {
       inbox,
       publish: async (id, bytes) =>
@@ -176,6 +193,10 @@ export class ClusterPool implements TaskPool {
       },
       register: (call) => this.#calls.set(call.id, call),
       unregister: (call) => this.#calls.delete(call.id),
+      track: (seq, call, chunk) => {
+        if (chunk < 0) this.#bySeq.delete(seq);
+        else this.#bySeq.set(seq, { call, chunk });
+      },
       recorder,
     };
   }
@@ -401,6 +422,22 @@ export class ClusterPool implements TaskPool {
     }
     call?.deliver(request);
     msg.respond();
+  }
+
+  #lost(msg: Msg): void {
+    let seq: unknown;
+    let deliveries: unknown;
+    try {
+      ({ stream_seq: seq, deliveries } = msg.json<{ stream_seq: unknown; deliveries: unknown }>());
+    } catch {
+      return;
+    }
+    if (typeof seq !== "number") return;
+    const held = this.#bySeq.get(seq);
+    if (held === undefined) return;
+    this.#bySeq.delete(seq);
+    this.#host.forget(seq);
+    held.call.lost(held.chunk, typeof deliveries === "number" ? deliveries : 0);
   }
 
   #spec(fn: unknown, spread: boolean): CallSpec {
