@@ -1,7 +1,8 @@
 /**
  * Test helper: a NATS JetStream server and node processes for the cluster
  * tests, all stopped when the cluster is disposed. Where `nats-server` is
- * not installed, the cluster tests are ignored, and one line says so.
+ * not installed, the cluster tests are ignored, and one line says so
+ * ({@linkcode announceMissingServer}).
  *
  * @module
  */
@@ -36,22 +37,25 @@ async function serverInstalled(): Promise<boolean> {
 }
 
 const installed = await serverInstalled();
-let warned = false;
 
-/**
- * Gates a cluster test on its permissions and on `nats-server`; the first
- * test skipped for want of the server prints the one line that says so.
- */
+/** Gates a cluster test on its permissions and on `nats-server`. */
 export function clusterTest(name: string): { name: string; ignore: boolean } {
   const gate = needs(name, ...PERMISSIONS);
   if (gate.ignore || installed) return gate;
-  if (!warned) {
-    warned = true;
-    console.warn(
-      "cluster tests ignored: nats-server is not installed (apt-get install nats-server)",
-    );
-  }
   return { name: `${name} (needs nats-server)`, ignore: true };
+}
+
+/**
+ * Prints the one line that says the cluster tests cannot run here and how
+ * to fix it, where the tests may run programs but `nats-server` is missing.
+ * One test module calls it, so a run prints it once.
+ */
+export function announceMissingServer(): void {
+  if (installed || needs("", ...PERMISSIONS).ignore) return;
+  console.warn(
+    "cluster tests ignored (tests/cluster_test.ts, tests/cluster_fault_test.ts): " +
+      "nats-server is not installed; apt-get install nats-server",
+  );
 }
 
 /** How to start a node. */

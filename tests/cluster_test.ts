@@ -3,7 +3,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { ClusterPool } from "../lib/cluster/mod.ts";
 import { PoolClosedError, TaskError, TaskModule, type TaskPool } from "../lib/mod.ts";
-import { Cluster, clusterTest } from "./_cluster.ts";
+import { announceMissingServer, Cluster, clusterTest } from "./_cluster.ts";
 import { main as poolMain } from "../pool.ts";
 import { runScript } from "../demo/cli.ts";
 import { captureIo } from "./_io.ts";
@@ -11,6 +11,8 @@ import { within } from "./_deadline.ts";
 
 /** Generous: a hang fails, a slow machine does not. */
 const LONG_MS = 30_000;
+
+announceMissingServer();
 
 const fixtures = new URL("./fixtures/", import.meta.url);
 const tasks = new TaskModule<typeof import("./fixtures/tasks.ts")>(new URL("tasks.ts", fixtures));
