@@ -98,6 +98,13 @@ Deno.test({
       assert.match(refused.message, /must be self-contained/);
     });
 
+    await t.step("results over the server's max_payload fail the chunk, saying so", async () => {
+      const big = (n: number) => "x".repeat(n);
+      const error = await within(pool.apply(big, [2_000_000]), "apply", LONG_MS).catch((e) => e);
+      assert.ok(error instanceof TaskError, String(error));
+      assert.match(error.message, /over the server's max_payload/);
+    });
+
     await t.step("mapSettled reports every item", async () => {
       const outcomes = await within(
         pool.mapSettled((n: number) => {

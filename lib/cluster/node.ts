@@ -179,21 +179,43 @@ class Node {
       }
       const start = Recorder.now();
       const outcomes = await this.#run(chunk);
-      const answer = await this.#ask(chunk.reply, {
-        type: "result",
-        call: chunk.call,
-        chunk: chunk.chunk,
-        outcomes,
-        node: this.#options.name ?? String(Deno.pid),
-        start,
-        end: Recorder.now(),
-      });
+      const answer = await this.#ask(chunk.reply, this.#result(chunk, outcomes, start));
       // Delivered, or the caller is gone: done with. No answer in time: it runs again.
       if (answer === "late") msg.nak();
       else msg.ack();
     } finally {
       clearInterval(heartbeat);
     }
+  }
+
+  /**
+   * The chunk's result message. Results over the server's `max_payload`
+   * could never be sent, and the chunk would run again and again: the
+   * chunk fails instead, saying why.
+   */
+  #result(chunk: ChunkMessage, outcomes: Outcome[], start: number): NodeRequest {
+    const result = {
+      type: "result" as const,
+      call: chunk.call,
+      chunk: chunk.chunk,
+      outcomes,
+      node: this.#options.name ?? String(Deno.pid),
+      start,
+      end: Recorder.now(),
+    };
+    const limit = this.#nc.info?.max_payload ?? 1024 * 1024;
+    let size: number;
+    try {
+      size = encode(result).length;
+    } catch (error) {
+      return { ...result, outcomes: [this.#failure(0, error)] };
+    }
+    if (size <= limit - 1024) return result;
+    const error = new RangeError(
+      `The chunk's results take ${size} bytes, over the server's max_payload of ${limit}: ` +
+        `use a smaller chunkSize, or raise max_payload`,
+    );
+    return { ...result, outcomes: [this.#failure(0, error)] };
   }
 
   /** Asks the caller; `"gone"` when no one listens on its inbox, `"late"` when no answer came. */
