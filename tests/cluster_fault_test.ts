@@ -147,3 +147,27 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  ...clusterTest("a node renews leases at the consumer's pace, whatever its own --lease"),
+  fn: async () => {
+    await using cluster = await Cluster.start();
+    // The first node makes the consumer with a lease of 2 s, then goes.
+    await cluster.stopNode(await cluster.startNode({ workers: 1, leaseMs: 2000 }));
+    // Two nodes that would renew every 15 s: a lapsed lease would hand the chunk to the other.
+    const flags = ["--allow-source"];
+    await cluster.startNode({ workers: 1, leaseMs: 60_000, flags });
+    await cluster.startNode({ workers: 1, leaseMs: 60_000, flags });
+    await using pool = await ClusterPool.connect({ servers: cluster.url });
+    // Held for more than twice the lease.
+    const slow = (n: number) => new Promise((resolve) => setTimeout(() => resolve(n), 4500));
+    assert.equal(await within(pool.apply(slow, [7]), "apply", LONG_MS), 7);
+    const nc = await connect({ servers: cluster.url });
+    try {
+      const info = await (await jetstreamManager(nc)).consumers.info("POOL_CHUNKS", "nodes");
+      assert.equal(info.delivered.consumer_seq, 1, "delivered once, never again");
+    } finally {
+      await nc.close();
+    }
+  },
+});

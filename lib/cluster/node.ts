@@ -93,7 +93,12 @@ export async function runNode(options: NodeOptions): Promise<NodeHandle> {
       permissions: options.permissions ?? "none",
       isolation: options.isolation ?? "thread",
     });
-    const node = new Node(nc, consumer, pool, { ...options, leaseMs });
+    // The consumer's lease is the one its maker chose, which may not be this
+    // node's --lease: heartbeats follow the consumer's, or chunks would lapse
+    // while they run.
+    const ackWaitNs = (await consumer.info(true)).config.ack_wait;
+    const lease = typeof ackWaitNs === "number" && ackWaitNs > 0 ? ackWaitNs / 1e6 : leaseMs;
+    const node = new Node(nc, consumer, pool, { ...options, leaseMs: lease });
     return { stop: () => node.stop() };
   } catch (error) {
     await pool?.terminate();
