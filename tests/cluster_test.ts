@@ -210,6 +210,16 @@ Deno.test({
       },
     );
 
+    await t.step("terminate() rejects pending calls with PoolClosedError", async () => {
+      const ending = await ClusterPool.connect({ servers: cluster.url });
+      const slow = (n: number) => new Promise((resolve) => setTimeout(() => resolve(n), 300));
+      const call = ending.map(slow, Array.from({ length: 20 }, (_, i) => i), { chunkSize: 1 });
+      await ending.terminate();
+      await assert.rejects(call, PoolClosedError);
+      await assert.rejects(ending.apply(slow, [1]), PoolClosedError);
+      await within(drained(cluster.url), "the stream drains", LONG_MS);
+    });
+
     await t.step("a closed pool takes no calls", async () => {
       await using closing = await ClusterPool.connect({ servers: cluster.url });
       const running = closing.map((n: number) => n + 1, [1, 2, 3]);
