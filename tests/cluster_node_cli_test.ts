@@ -76,3 +76,20 @@ Deno.test(
     }
   },
 );
+
+Deno.test(
+  needs("node.ts says in one line, exit code 1, that it cannot reach its server", {
+    name: "net",
+    host: "127.0.0.1",
+  }),
+  async () => {
+    const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+    const port = listener.addr.port;
+    listener.close();
+    const io = capture();
+    const args = ["--server", `nats://127.0.0.1:${port}`, "--workers", "1"];
+    assert.equal(await runMain(main, args, io.lines), 1);
+    assert.equal(io.err.length, 1);
+    assert.match(io.err[0], /^error: cannot start the node: /);
+  },
+);

@@ -442,7 +442,16 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
     isolation,
     ...(typeof values.name === "string" ? { name: values.name } : {}),
   };
-  const node = await runNode(options);
+  let node: NodeHandle;
+  try {
+    node = await runNode(options);
+  } catch (error) {
+    // Not a usage error, and no bug: the server is down, refuses us, or has no JetStream.
+    io.err(
+      `error: cannot start the node: ${error instanceof Error ? error.message : String(error)}`,
+    );
+    return 1;
+  }
   io.err(`node: pulling from ${stream} with ${options.workers} workers`);
   const stopped = new Promise<void>((resolve) => {
     const onSignal = () => resolve();
