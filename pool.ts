@@ -6,7 +6,7 @@
  * here; the pool ships its source to the workers, which run it in parallel.
  *
  *     deno run pool.ts [numbers...] [--workers N] [--range N] [--chunk-size N] [--work N]
- *                      [--timeline | --json] [--quiet]
+ *                      [--timeline | --json] [--quiet] [--cluster URL]
  *
  * @module
  */
@@ -21,7 +21,7 @@ import {
   runScript,
   UsageError,
 } from "./demo/cli.ts";
-import { Pool, Recorder } from "./lib/mod.ts";
+import { Pool, Recorder, type TaskPool } from "./lib/mod.ts";
 import { ProgressBar } from "./demo/progress.ts";
 import { formatMs, renderTimeline } from "./demo/timeline.ts";
 
@@ -56,12 +56,16 @@ Options:
   --timeline       after the run, chart when each worker was busy
   --json           print the numbers, results and timings as one JSON document
   --quiet          no progress bar (it shows only when stderr is a terminal)
+  --cluster URL    run on the nodes of a NATS JetStream cluster instead
+                   (see "Beyond one machine" in README.md); --workers then
+                   sets the default chunk size only
   -h, --help       show this help
 
 Examples:
   deno run pool.ts 7 8 9
   deno run pool.ts --range 1000000 --workers 2
-  deno run pool.ts --range 1000000 --work 20 --timeline`;
+  deno run pool.ts --range 1000000 --work 20 --timeline
+  deno run --allow-net=127.0.0.1:4222 --allow-read=. pool.ts --cluster nats://127.0.0.1:4222`;
 
 const FLAGS = {
   workers: { type: "string" },
@@ -71,8 +75,40 @@ const FLAGS = {
   timeline: { type: "boolean" },
   json: { type: "boolean" },
   quiet: { type: "boolean", short: "q" },
+  cluster: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
+
+/** What `pool.ts` uses of `lib/cluster/mod.ts`. */
+interface ClusterModule {
+  readonly ClusterPool: {
+    connect(options: {
+      servers: string;
+      parallelism: number;
+      recorder: Recorder | undefined;
+    }): Promise<TaskPool>;
+  };
+}
+
+/**
+ * A pool on the cluster at `url`. The cluster module is loaded only here,
+ * by a URL computed at run time, so that `pool.ts` without `--cluster`
+ * loads no third-party code (the NATS client).
+ */
+async function clusterPool(
+  url: string,
+  options: { parallelism: number; recorder: Recorder | undefined },
+): Promise<TaskPool> {
+  const where = new URL("./lib/cluster/mod.ts", import.meta.url).href;
+  // Typed here, not with `typeof import(...)`, which would put the NATS client in this script's graph.
+  const cluster: ClusterModule = await import(where);
+  try {
+    return await cluster.ClusterPool.connect({ servers: url, ...options });
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new UsageError(`cannot use the cluster at ${JSON.stringify(url)}: ${reason}`);
+  }
+}
 
 /** Longest list printed in full; longer ones show their ends. */
 const SHOWN = 20;
@@ -126,7 +162,9 @@ export async function main(args: string[], io: Io): Promise<number> {
   const start = performance.now();
   let squared: number[];
   {
-    await using pool = new Pool({ workers, recorder });
+    await using pool = typeof values.cluster === "string"
+      ? await clusterPool(values.cluster, { parallelism: workers, recorder })
+      : new Pool({ workers, recorder });
     squared = work === 0
       ? await pool.map(square, numbers, options)
       : await pool.starmap(squareAfterWork, numbers.map((n) => [n, work]), options);
