@@ -5,11 +5,18 @@
  * @module
  */
 
-import type { FunctionSpec } from "../_protocol.ts";
+import type { FunctionSpec, SerializedError } from "../_protocol.ts";
 import { describeCause, TaskError, WorkerCrashedError } from "../errors.ts";
 import { reviveError } from "../_wire.ts";
 import type { Recorder } from "../recorder.ts";
-import { type ChunkMessage, encode, type NodeRequest, type Outcome } from "./_messages.ts";
+import {
+  type ChunkMessage,
+  type Crash,
+  encode,
+  type NodeRequest,
+  type Outcome,
+  type Plan,
+} from "./_messages.ts";
 
 /** What a call needs from its pool. */
 export interface CallHost {
@@ -25,8 +32,12 @@ export interface CallHost {
   unregister(call: ClusterCall): void;
   /** Remembers which chunk a stream sequence holds, or forgets it (`chunk` -1). */
   track(seq: number, call: ClusterCall, chunk: number): void;
+  /** Tells the nodes to stop the call's running chunks. */
+  cancel(call: string): void;
   /** Records each chunk's node and times, when the pool has a recorder. */
   readonly recorder: Recorder | undefined;
+  /** Crashes after which an item fails with `WorkerCrashedError`. */
+  readonly maxCrashes: number;
 }
 
 /** What a call runs. */
@@ -36,16 +47,30 @@ export interface CallSpec {
   readonly taskName: string;
 }
 
+/** A chunk on its way: where it starts in the call, and what has come back of it. */
 interface Sent {
   readonly start: number;
+  readonly size: number;
   /** The chunk's stream sequence once the server has stored it. */
   seq: number | undefined;
+  /** 1 at each offset whose outcome the call has. */
+  readonly done: Uint8Array;
+  remaining: number;
+  /** Crashes counted against each offset: its workers' deaths, and its nodes'. */
+  readonly crashes: Map<number, number>;
+  /** Whether a node was told to run it: a later delivery means that node died or hung. */
+  started: boolean;
 }
 
+/** Outcomes and crash counts from a node: a `progress` or a `result`. */
+type Report = NodeRequest & { type: "progress" | "result" };
+
 /**
- * A call's chunks in flight. Each chunk's result is taken once, the first
+ * A call's chunks in flight. Each item's outcome is taken once, the first
  * time it arrives: a chunk that ran twice (its node's lease lapsed) answers
- * twice, and the second answer finds the chunk gone.
+ * twice, and the second answer finds the items done. A chunk delivered again
+ * blames its first unfinished item for the death of the node before, as a
+ * local pool blames the item its worker was running.
  */
 export class ClusterCall {
   readonly id: string;
@@ -99,7 +124,16 @@ export class ClusterCall {
       );
       return;
     }
-    const sent: Sent = { start, seq: undefined };
+    const size = items.length;
+    const sent: Sent = {
+      start,
+      size,
+      seq: undefined,
+      done: new Uint8Array(size),
+      remaining: size,
+      crashes: new Map(),
+      started: false,
+    };
     this.#chunks.set(chunk, sent);
     this.#host.publish(`${this.#host.inbox}.${this.id}.${chunk}`, bytes).then(
       (seq) => {
@@ -115,73 +149,96 @@ export class ClusterCall {
     );
   }
 
-  /** Whether a node should still run `chunk`. */
-  wants(chunk: number): boolean {
-    return !this.#ended && this.#chunks.has(chunk);
+  /**
+   * What a node that asks about `chunk` may run: `null` when nothing (the
+   * call ended, or every item has its outcome). A node that has just pulled
+   * a chunk a node was told to run before is its next delivery: the node
+   * before died or hung, and the first unfinished item is blamed.
+   */
+  plan(chunk: number, first: boolean): Plan | null {
+    const sent = this.#chunks.get(chunk);
+    if (this.#ended || sent === undefined) return null;
+    if (!first) return { todo: [], crashes: [], maxCrashes: this.#host.maxCrashes };
+    if (sent.started) this.#blame(chunk, sent);
+    if (this.#ended || !this.#chunks.has(chunk)) return null;
+    sent.started = true;
+    const todo: number[] = [];
+    const crashes: Crash[] = [];
+    for (let offset = 0; offset < sent.size; offset++) {
+      if (sent.done[offset] === 1) continue;
+      todo.push(offset);
+      const count = sent.crashes.get(offset);
+      if (count !== undefined) crashes.push([offset, count]);
+    }
+    return { todo, crashes, maxCrashes: this.#host.maxCrashes };
   }
 
-  /** Takes a chunk's result, unless it was taken before. */
-  deliver(result: NodeRequest & { type: "result" }): void {
-    const sent = this.#chunks.get(result.chunk);
+  /** Takes what a node reports of a chunk: each outcome the first time it comes. */
+  progress(report: Report): void {
+    const sent = this.#chunks.get(report.chunk);
     if (this.#ended || sent === undefined) return;
-    this.#chunks.delete(result.chunk);
-    if (sent.seq !== undefined) this.#host.track(sent.seq, this, -1);
-    const recorder = this.#host.recorder;
-    if (recorder !== undefined) {
-      const { start } = sent;
-      const last = start + result.outcomes.length - 1;
-      try {
-        recorder.record(
-          `node ${result.node}`,
-          result.start,
-          result.end,
-          last === start ? `${start}` : `${start}..${last}`,
-        );
-      } catch (error) {
-        this.#onError(error);
-        return;
-      }
-    }
-    this.#onOutcomes(sent.start, result.outcomes);
+    this.#countCrashes(sent, report.crashes);
+    this.#take(report.chunk, sent, report.outcomes);
   }
 
   /**
-   * The stream gave up on `chunk` after `deliveries` deliveries: its first
-   * item fails as a task that killed its workers would.
+   * Takes a chunk's last report and records it; returns the offsets whose
+   * outcome is still missing (none when the chunk is complete, or was before).
+   */
+  finish(report: Report & { type: "result" }): number[] {
+    const sent = this.#chunks.get(report.chunk);
+    if (this.#ended || sent === undefined) return [];
+    this.progress(report);
+    if (!this.#chunks.has(report.chunk)) {
+      this.#record(sent, report);
+      return [];
+    }
+    const missing: number[] = [];
+    for (let offset = 0; offset < sent.size; offset++) {
+      if (sent.done[offset] === 0) missing.push(offset);
+    }
+    return missing;
+  }
+
+  /**
+   * The stream gave up on `chunk` after `deliveries` deliveries: each item
+   * without an outcome fails as an item that killed its workers would.
    */
   lost(chunk: number, deliveries: number): void {
     const sent = this.#chunks.get(chunk);
     if (this.#ended || sent === undefined) return;
-    this.#chunks.delete(chunk);
-    const error = new Error(
-      `the chunk was delivered ${deliveries} times and no node finished it (each died or stopped renewing its lease)`,
+    const error = writeError(
+      new Error(
+        `the chunk was delivered ${deliveries} times and no node finished it (each died or stopped renewing its lease)`,
+      ),
     );
-    this.#onOutcomes(sent.start, [{
-      offset: 0,
-      ok: false,
-      kind: "lost",
-      error: {
-        type: "Error",
-        name: "Error",
-        message: error.message,
-        stack: error.stack,
-        props: {},
-      },
-      workerId: 0,
-    }]);
+    const outcomes: Outcome[] = [];
+    for (let offset = 0; offset < sent.size; offset++) {
+      if (sent.done[offset] === 0) {
+        outcomes.push({ offset, ok: false, kind: "lost", error, workerId: 0 });
+      }
+    }
+    this.#take(chunk, sent, outcomes);
   }
 
-  /** Ends the call: its queued chunks are deleted from the stream by sequence, its answers ignored. */
+  /**
+   * Ends the call: its queued chunks are deleted from the stream by
+   * sequence, the nodes running its chunks are told to stop, its answers
+   * ignored.
+   */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
     this.#host.unregister(this);
+    let running = false;
     for (const sent of this.#chunks.values()) {
+      running ||= sent.started;
       if (sent.seq === undefined) continue;
       this.#host.forget(sent.seq);
       this.#host.track(sent.seq, this, -1);
     }
     this.#chunks.clear();
+    if (running) this.#host.cancel(this.id);
   }
 
   /** The error for a failed item, as a local pool would give it. */
@@ -193,12 +250,10 @@ export class ClusterCall {
     const detail = describeCause(cause);
     const workerId = outcome.workerId;
     if (outcome.kind === "crash" || outcome.kind === "lost") {
-      const how = outcome.kind === "crash" ? "killed the workers of a node" : "was given up";
-      return new WorkerCrashedError(`${what} ${how}: ${detail}`, {
-        workerId,
-        index,
-        cause,
-      });
+      const how = outcome.kind === "crash"
+        ? `killed its workers on the cluster (${detail})`
+        : `was given up: ${detail}`;
+      return new WorkerCrashedError(`${what} ${how}`, { workerId, index, cause });
     }
     const message = outcome.kind === "refused"
       ? `${what} was refused by a node: ${detail}`
@@ -208,4 +263,76 @@ export class ClusterCall {
       : `${what} failed: ${detail}`;
     return new TaskError(message, { cause, index, workerId, taskName: name });
   }
+
+  /**
+   * The node that held the chunk before died or stopped renewing its lease:
+   * its first unfinished item counts one crash, and fails once it has
+   * `maxCrashes`.
+   */
+  #blame(chunk: number, sent: Sent): void {
+    const offset = sent.done.indexOf(0);
+    if (offset < 0) return;
+    const crashes = (sent.crashes.get(offset) ?? 0) + 1;
+    sent.crashes.set(offset, crashes);
+    if (crashes < this.#host.maxCrashes) return;
+    const error = writeError(
+      new Error(
+        `the node running it died or stopped renewing its lease; it was tried ${crashes} times`,
+      ),
+    );
+    this.#take(chunk, sent, [{ offset, ok: false, kind: "lost", error, workerId: 0 }]);
+  }
+
+  #countCrashes(sent: Sent, crashes: readonly Crash[]): void {
+    for (const [offset, count] of crashes) {
+      if (count > (sent.crashes.get(offset) ?? 0)) sent.crashes.set(offset, count);
+    }
+  }
+
+  /** Hands the call the outcomes it has not had yet; the chunk is done once every item has one. */
+  #take(chunk: number, sent: Sent, outcomes: readonly Outcome[]): void {
+    const fresh: Outcome[] = [];
+    for (const outcome of outcomes) {
+      const offset = outcome.offset;
+      if (!Number.isInteger(offset) || offset < 0 || offset >= sent.size) continue;
+      if (sent.done[offset] === 1) continue;
+      sent.done[offset] = 1;
+      sent.remaining--;
+      fresh.push(outcome);
+    }
+    if (sent.remaining === 0) {
+      this.#chunks.delete(chunk);
+      if (sent.seq !== undefined) this.#host.track(sent.seq, this, -1);
+    }
+    if (fresh.length > 0) this.#onOutcomes(sent.start, fresh);
+  }
+
+  /** Records the chunk's node and times, when the pool has a recorder. */
+  #record(sent: Sent, report: Report & { type: "result" }): void {
+    const recorder = this.#host.recorder;
+    if (recorder === undefined) return;
+    const { start, size } = sent;
+    const last = start + size - 1;
+    try {
+      recorder.record(
+        `node ${report.node}`,
+        report.start,
+        report.end,
+        last === start ? `${start}` : `${start}..${last}`,
+      );
+    } catch (error) {
+      this.#onError(error);
+    }
+  }
+}
+
+/** An error made here, as a node would send it. */
+function writeError(error: Error): SerializedError {
+  return {
+    type: "Error",
+    name: "Error",
+    message: error.message,
+    stack: error.stack,
+    props: {},
+  };
 }

@@ -15,8 +15,14 @@ export const DEFAULTS = {
   consumer: "nodes",
   /** ms a node holds a chunk without renewing its lease before it goes to another node. */
   leaseMs: 10_000,
-  /** Deliveries of one chunk before the stream gives up on it (nodes that died holding it). */
-  maxDeliver: 5,
+  /**
+   * Deliveries of one chunk before the stream gives up on it: a backstop,
+   * as the caller fails an item that killed `maxCrashes` nodes or workers
+   * first, and a chunk may lose several nodes on different items.
+   */
+  maxDeliver: 10,
+  /** Crashes (its worker's or its node's death) after which an item fails. */
+  maxCrashes: 3,
 } as const;
 
 /** Where the server says it gave up on a chunk of the nodes' consumer (JSON with `stream_seq`). */
@@ -44,51 +50,113 @@ export interface ChunkMessage {
   readonly items: unknown[];
 }
 
-/** What a node asks the caller on `reply`, and the caller answers. */
+/**
+ * What a node sends the caller on `reply`. `wanted` and `result` are
+ * requests the caller answers; `progress` is a plain message.
+ */
 export type NodeRequest =
-  /** Is the chunk still wanted? Answered with {@linkcode WANTED} or {@linkcode UNWANTED}. */
-  | { readonly type: "wanted"; readonly call: string; readonly chunk: number }
-  /** The chunk's outcome. Answered with an empty message once recorded (or known). */
+  /**
+   * May the node run the chunk, and which of its items? Answered with
+   * {@linkcode UNWANTED}, or a {@linkcode Plan}. `first` is `true` when the
+   * node has just pulled the chunk, `false` when it asks again while running
+   * it (the call may have ended, or its caller gone).
+   */
+  | {
+    readonly type: "wanted";
+    readonly call: string;
+    readonly chunk: number;
+    readonly first: boolean;
+  }
+  /**
+   * Outcomes of items the node finished while the rest of the chunk runs,
+   * and the crashes of its local workers so far: so that if the node dies,
+   * finished items are not run again and crashes are not forgotten.
+   */
+  | {
+    readonly type: "progress";
+    readonly call: string;
+    readonly chunk: number;
+    readonly outcomes: Outcome[];
+    readonly crashes: Crash[];
+  }
+  /**
+   * The chunk is done: the outcomes not sent as progress, and the node's
+   * record. Answered with an empty message once the caller has every
+   * item's outcome, or with the offsets it still lacks (a progress message
+   * lost on the way), which the node sends again.
+   */
   | {
     readonly type: "result";
     readonly call: string;
     readonly chunk: number;
     readonly outcomes: Outcome[];
+    readonly crashes: Crash[];
     /** The node's name, and when it started and ended the chunk (ms since the epoch, its clock). */
     readonly node: string;
     readonly start: number;
     readonly end: number;
   };
 
-/**
- * One item's outcome. A chunk whose items are argument lists fails as a
- * whole on its first failure, so its outcomes are either every value or
- * that one failure.
- */
+/** An item's local worker crashes so far: `[offset, count]`. */
+export type Crash = readonly [number, number];
+
+/** The caller's answer to a `wanted`: what is left of the chunk to run. */
+export interface Plan {
+  /** Offsets of the items to run, in order: those without an outcome yet. */
+  readonly todo: number[];
+  /** Crashes counted so far against items of `todo` (by workers or nodes). */
+  readonly crashes: Crash[];
+  /** Crashes after which an item fails with `WorkerCrashedError`. */
+  readonly maxCrashes: number;
+}
+
+/** One item's outcome. */
 export type Outcome =
   | { readonly offset: number; readonly ok: true; readonly value: unknown }
   | {
     readonly offset: number;
     readonly ok: false;
     /**
-     * `"task"`: the task threw; `"crash"`: it killed its workers; `"refused"`:
-     * the node would not run it; `"lost"`: the stream gave up on the chunk
-     * after `max_deliver` deliveries, every node that took it having died.
+     * `"task"`: the task threw; `"crash"`: it killed its workers
+     * `maxCrashes` times; `"refused"`: the node would not run it; `"lost"`:
+     * the stream gave up on the chunk after `max_deliver` deliveries.
      */
     readonly kind: "task" | "crash" | "refused" | "lost";
     readonly error: SerializedError;
     readonly workerId: number;
   };
 
-export const WANTED: Uint8Array = new Uint8Array([1]);
+/** The answer to a `wanted` when the chunk is no longer wanted: not a serialized value. */
 export const UNWANTED: Uint8Array = new Uint8Array([0]);
+/** The answer to a `wanted` asked while running (`first: false`) when it still is. */
+export const KEEP: Uint8Array = new Uint8Array([1]);
+
+/** The answer to a `result` when the caller lacks some outcomes (else an empty message). */
+export interface Missing {
+  /** Offsets of the items whose outcome has not reached the caller. */
+  readonly missing: number[];
+}
+
+/** The message that asks the nodes to stop a call's running chunks. */
+export interface Cancel {
+  readonly reply: string;
+  readonly call: string;
+}
+
+/** Where a pool tells the nodes to stop a call: plain NATS, outside the stream. */
+export function cancelSubject(stream: string): string {
+  return `${stream.toLowerCase()}.cancel`;
+}
+
+/** Everything that travels encoded. */
+export type Message = ChunkMessage | NodeRequest | Plan | Missing | Cancel;
 
 /** A message's bytes. Throws what `structuredClone` would for a value that cannot be sent. */
-export function encode(message: ChunkMessage | NodeRequest): Uint8Array {
+export function encode(message: Message): Uint8Array {
   return serialize(message);
 }
 
 /** A message from its bytes; throws on bytes that are not one. */
-export function decode<M extends ChunkMessage | NodeRequest>(bytes: Uint8Array): M {
+export function decode<M extends Message>(bytes: Uint8Array): M {
   return deserialize(bytes) as M;
 }

@@ -32,13 +32,15 @@ import {
 import { type CallHost, type CallSpec, ClusterCall } from "./_call.ts";
 import { ensureStream } from "./_jetstream.ts";
 import {
+  cancelSubject,
   chunkSubject,
   decode,
   DEFAULTS,
+  encode,
+  KEEP,
   maxDeliveriesSubject,
   type NodeRequest,
   UNWANTED,
-  WANTED,
 } from "./_messages.ts";
 import { streamResults } from "./_stream.ts";
 
@@ -100,6 +102,14 @@ export interface ClusterPoolOptions extends ConnectOptions {
    */
   readonly parallelism?: number;
   /**
+   * How many times an item may kill what runs it before it fails with
+   * `WorkerCrashedError`: its worker on a node, or its node (a node that
+   * dies or stops renewing its lease while the item runs). Its other items
+   * go on.
+   * @default {3}
+   */
+  readonly maxCrashes?: number;
+  /**
    * When given, each chunk is recorded in it: its node (row `node NAME`),
    * its items, and when the node started and ended it, on the node's clock.
    */
@@ -157,10 +167,11 @@ export class ClusterPool implements TaskPool {
     nc: NatsConnection,
     js: JetStreamClient,
     jsm: JetStreamManager,
-    { stream, parallelism, recorder }: {
+    { stream, parallelism, recorder, maxCrashes }: {
       stream: string;
       parallelism: number;
       recorder: Recorder | undefined;
+      maxCrashes: number;
     },
   ) {
     this.#nc = nc;
@@ -197,7 +208,15 @@ export class ClusterPool implements TaskPool {
         if (chunk < 0) this.#bySeq.delete(seq);
         else this.#bySeq.set(seq, { call, chunk });
       },
+      cancel: (call) => {
+        try {
+          nc.publish(cancelSubject(stream), encode({ reply: inbox, call }));
+        } catch {
+          // The connection is closed: the nodes find the call gone when they ask.
+        }
+      },
       recorder,
+      maxCrashes,
     };
   }
 
@@ -211,8 +230,15 @@ export class ClusterPool implements TaskPool {
    * @throws What the NATS client throws when it cannot connect or JetStream is not enabled.
    */
   static async connect(options: ClusterPoolOptions = {}): Promise<ClusterPool> {
-    const { stream = DEFAULTS.stream, parallelism = 16, recorder, ...natsOptions } = options;
+    const {
+      stream = DEFAULTS.stream,
+      parallelism = 16,
+      maxCrashes = DEFAULTS.maxCrashes,
+      recorder,
+      ...natsOptions
+    } = options;
     positiveInteger("parallelism", parallelism);
+    positiveInteger("maxCrashes", maxCrashes);
     if (recorder !== undefined && !(recorder instanceof Recorder)) {
       throw new TypeError(
         `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
@@ -229,7 +255,12 @@ export class ClusterPool implements TaskPool {
     try {
       const jsm = await jetstreamManager(nc);
       await ensureStream(jsm, stream);
-      return new ClusterPool(nc, jetstream(nc), jsm, { stream, parallelism, recorder });
+      return new ClusterPool(nc, jetstream(nc), jsm, {
+        stream,
+        parallelism,
+        recorder,
+        maxCrashes,
+      });
     } catch (error) {
       await nc.close();
       throw error;
@@ -407,7 +438,7 @@ export class ClusterPool implements TaskPool {
     return this.#ended;
   }
 
-  /** Answers a node: whether a chunk is still wanted, or takes its result. */
+  /** Answers a node: what it may run of a chunk, or takes what it reports. */
   #answer(msg: Msg): void {
     let request: NodeRequest;
     try {
@@ -416,12 +447,21 @@ export class ClusterPool implements TaskPool {
       return;
     }
     const call = this.#calls.get(request.call);
-    if (request.type === "wanted") {
-      msg.respond(call?.wants(request.chunk) ? WANTED : UNWANTED);
-      return;
+    switch (request.type) {
+      case "wanted": {
+        const plan = call?.plan(request.chunk, request.first) ?? null;
+        msg.respond(plan === null ? UNWANTED : request.first ? encode(plan) : KEEP);
+        return;
+      }
+      case "progress":
+        call?.progress(request);
+        return;
+      case "result": {
+        const missing = call?.finish(request) ?? [];
+        msg.respond(missing.length === 0 ? undefined : encode({ missing }));
+        return;
+      }
     }
-    call?.deliver(request);
-    msg.respond();
   }
 
   #lost(msg: Msg): void {

@@ -12,19 +12,25 @@
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { ConnectOptions } from "./cluster_pool.ts";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
-import { ModuleTask, Pool, Recorder, TaskError, WorkerCrashedError } from "../mod.ts";
+import { ModuleTask, Pool, Recorder } from "../mod.ts";
 import type { WorkerPermissions } from "../options.ts";
 import { ERROR_TYPES, type FunctionSpec } from "../_protocol.ts";
 import { ErrorWriter } from "../_wire.ts";
 import { ensureConsumer, ensureStream } from "./_jetstream.ts";
 import {
+  type Cancel,
+  cancelSubject,
   type ChunkMessage,
   decode,
   DEFAULTS,
   encode,
+  type Missing,
   type NodeRequest,
   type Outcome,
+  type Plan,
+  UNWANTED,
 } from "./_messages.ts";
+import { ChunkRun } from "./_chunk_run.ts";
 import { integerFlag, type Lines, parseFlags, runMain, UsageError } from "./_cli.ts";
 
 /** What a node runs with: see `--help`. */
@@ -92,13 +98,16 @@ export async function runNode(options: NodeOptions): Promise<NodeHandle> {
       workers: options.workers,
       permissions: options.permissions ?? "none",
       isolation: options.isolation ?? "thread",
+      // Each crash goes back to the node, which counts it toward the
+      // caller's maxCrashes and tries the item again.
+      maxCrashes: 1,
     });
     // The consumer's lease is the one its maker chose, which may not be this
     // node's --lease: heartbeats follow the consumer's, or chunks would lapse
     // while they run.
     const ackWaitNs = (await consumer.info(true)).config.ack_wait;
     const lease = typeof ackWaitNs === "number" && ackWaitNs > 0 ? ackWaitNs / 1e6 : leaseMs;
-    const node = new Node(nc, consumer, pool, { ...options, leaseMs: lease });
+    const node = new Node(nc, consumer, pool, { ...options, stream, leaseMs: lease });
     return { stop: () => node.stop() };
   } catch (error) {
     await pool?.terminate();
@@ -107,26 +116,35 @@ export async function runNode(options: NodeOptions): Promise<NodeHandle> {
   }
 }
 
+/** The chunks a node runs, by caller inbox and call: a cancel stops them. */
+type Running = Map<string, Set<AbortController>>;
+
 class Node {
   #nc: NatsConnection;
   #consumer: Consumer;
   #pool: Pool;
-  #options: NodeOptions & { leaseMs: number };
+  #options: NodeOptions & { leaseMs: number; stream: string };
   #writer = new ErrorWriter(ERROR_TYPES);
   #stopping = false;
   #slots: Promise<void>[];
   #stopped: Promise<void> | null = null;
+  #running: Running = new Map();
 
   constructor(
     nc: NatsConnection,
     consumer: Consumer,
     pool: Pool,
-    options: NodeOptions & { leaseMs: number },
+    options: NodeOptions & { leaseMs: number; stream: string },
   ) {
     this.#nc = nc;
     this.#consumer = consumer;
     this.#pool = pool;
     this.#options = options;
+    nc.subscribe(cancelSubject(options.stream), {
+      callback: (error, msg) => {
+        if (error === null) this.#cancel(msg.data);
+      },
+    });
     // One pull loop per worker: a node asks for a chunk only when a slot is
     // free, so no chunk waits in a buffer while its lease runs out.
     this.#slots = Array.from({ length: options.workers }, () => this.#slot());
@@ -157,70 +175,198 @@ class Node {
   }
 
   async #handle(msg: JsMsg): Promise<void> {
-    // Renews the lease while the chunk is held: a node that dies stops
-    // renewing, and the chunk goes to another node once the lease lapses.
-    const heartbeat = setInterval(() => msg.working(), Math.max(50, this.#options.leaseMs / 4));
+    let chunk: ChunkMessage;
     try {
-      let chunk: ChunkMessage;
-      try {
-        chunk = decode<ChunkMessage>(msg.data);
-      } catch {
-        msg.term("not a chunk");
-        return;
-      }
-      const wanted = await this.#ask(chunk.reply, {
+      chunk = decode<ChunkMessage>(msg.data);
+    } catch {
+      msg.term("not a chunk");
+      return;
+    }
+    const controller = new AbortController();
+    const key = `${chunk.reply}\n${chunk.call}`;
+    const lease = this.#lease(msg, chunk, controller);
+    try {
+      const answer = await this.#ask(chunk.reply, {
         type: "wanted",
         call: chunk.call,
         chunk: chunk.chunk,
+        first: true,
       });
-      if (wanted === "gone" || (wanted instanceof Uint8Array && wanted[0] !== 1)) {
-        // The caller is gone or no longer wants it: drop it.
-        msg.ack();
-        return;
-      }
-      if (wanted === "late") {
-        msg.nak(1000);
-        return;
-      }
-      const start = Recorder.now();
-      const outcomes = await this.#run(chunk);
-      const answer = await this.#ask(chunk.reply, this.#result(chunk, outcomes, start));
-      // Delivered, or the caller is gone: done with. No answer in time: it runs again.
-      if (answer === "late") msg.nak();
+      if (answer === "late") return msg.nak(1000);
+      const plan = answer === "gone" ? null : planOf(answer);
+      // The caller is gone or no longer wants it: drop it.
+      if (plan === null) return msg.ack();
+      let calls = this.#running.get(key);
+      if (calls === undefined) this.#running.set(key, calls = new Set());
+      calls.add(controller);
+      const done = await this.#run(chunk, plan, controller.signal);
+      if (done === "late") msg.nak();
       else msg.ack();
     } finally {
-      clearInterval(heartbeat);
+      lease.stop();
+      const calls = this.#running.get(key);
+      calls?.delete(controller);
+      if (calls?.size === 0) this.#running.delete(key);
     }
   }
 
   /**
-   * The chunk's result message. Results over the server's `max_payload`
-   * could never be sent, and the chunk would run again and again: the
-   * chunk fails instead, saying why.
+   * Renews the chunk's lease while it is held (a node that dies stops
+   * renewing, and the chunk goes to another node once the lease lapses),
+   * and asks the caller now and then whether it still wants it: a chunk of
+   * a caller that is gone, or of a call that ended, is stopped.
    */
-  #result(chunk: ChunkMessage, outcomes: Outcome[], start: number): NodeRequest {
-    const result = {
-      type: "result" as const,
-      call: chunk.call,
-      chunk: chunk.chunk,
-      outcomes,
-      node: this.#options.name ?? String(Deno.pid),
-      start,
-      end: Recorder.now(),
+  #lease(msg: JsMsg, chunk: ChunkMessage, controller: AbortController): { stop(): void } {
+    let asking = false;
+    const tick = async () => {
+      msg.working();
+      if (asking) return;
+      asking = true;
+      const answer = await this.#ask(chunk.reply, {
+        type: "wanted",
+        call: chunk.call,
+        chunk: chunk.chunk,
+        first: false,
+      });
+      asking = false;
+      if (answer === "gone" || (answer instanceof Uint8Array && answer[0] === UNWANTED[0])) {
+        controller.abort();
+      }
     };
-    const limit = this.#nc.info?.max_payload ?? 1024 * 1024;
-    let size: number;
-    try {
-      size = encode(result).length;
-    } catch (error) {
-      return { ...result, outcomes: [this.#failure(0, error)] };
-    }
-    if (size <= limit - 1024) return result;
-    const error = new RangeError(
-      `The chunk's results take ${size} bytes, over the server's max_payload of ${limit}: ` +
-        `use a smaller chunkSize, or raise max_payload`,
+    const timer = setInterval(tick, Math.max(50, this.#options.leaseMs / 4));
+    return { stop: () => clearInterval(timer) };
+  }
+
+  /** Runs a chunk's plan and sends its outcomes; `"late"` when the caller did not take them. */
+  async #run(chunk: ChunkMessage, plan: Plan, signal: AbortSignal): Promise<"done" | "late"> {
+    const start = Recorder.now();
+    const name = this.#options.name ?? String(Deno.pid);
+    const run = new ChunkRun(
+      {
+        pool: this.#pool,
+        workers: this.#options.workers,
+        writer: this.#writer,
+        name,
+        report: (outcomes, crashes) =>
+          this.#publish(chunk.reply, {
+            type: "progress",
+            call: chunk.call,
+            chunk: chunk.chunk,
+            outcomes,
+            crashes,
+          }),
+      },
+      chunk,
+      taskOf(chunk.fn),
+      { plan, signal },
     );
-    return { ...result, outcomes: [this.#failure(0, error)] };
+    try {
+      const refusal = this.#refusal(chunk.fn);
+      if (refusal !== null) run.refuse(new Deno.errors.NotCapable(refusal));
+      else await run.run();
+      if (signal.aborted) return "done";
+      let { outcomes, crashes } = run.takeUnsent();
+      // A progress message lost on the way is sent again, at most twice.
+      for (let tries = 0; tries < 3; tries++) {
+        const answer = await this.#askAll(chunk.reply, {
+          type: "result",
+          call: chunk.call,
+          chunk: chunk.chunk,
+          outcomes,
+          crashes,
+          node: name,
+          start,
+          end: Recorder.now(),
+        });
+        if (!Array.isArray(answer)) return answer;
+        outcomes = run.outcomesAt(answer);
+        crashes = [];
+      }
+      return "late";
+    } finally {
+      run.dispose();
+    }
+  }
+
+  /**
+   * Sends a `result`, split where it is over the server's `max_payload`;
+   * or the offsets whose outcomes the caller lacks.
+   */
+  async #askAll(
+    reply: string,
+    result: NodeRequest & { type: "result" },
+  ): Promise<"done" | "late" | number[]> {
+    const [last, ...before] = this.#fit(result.outcomes).reverse();
+    for (const outcomes of before.reverse()) {
+      this.#publish(reply, {
+        type: "progress",
+        call: result.call,
+        chunk: result.chunk,
+        outcomes,
+        crashes: [],
+      });
+    }
+    const answer = await this.#ask(reply, { ...result, outcomes: last ?? [] });
+    if (answer === "late") return "late";
+    if (answer === "gone" || answer.length === 0) return "done";
+    try {
+      const { missing } = decode<Missing>(answer);
+      return Array.isArray(missing) && missing.length > 0 ? missing : "done";
+    } catch {
+      return "done";
+    }
+  }
+
+  /** Sends a progress message, split where it is over the server's `max_payload`. */
+  #publish(reply: string, progress: NodeRequest & { type: "progress" }): void {
+    const parts = this.#fit(progress.outcomes);
+    parts.forEach((outcomes, i) => {
+      try {
+        this.#nc.publish(
+          reply,
+          encode({ ...progress, outcomes, crashes: i === 0 ? progress.crashes : [] }),
+        );
+      } catch {
+        // The connection is closing: the chunk's last message finds out.
+      }
+    });
+  }
+
+  /**
+   * Outcomes in groups that each fit the server's `max_payload`. An outcome
+   * too large on its own could never be sent, and its chunk would run again
+   * and again: its item fails instead, saying why.
+   */
+  #fit(outcomes: Outcome[]): Outcome[][] {
+    const limit = (this.#nc.info?.max_payload ?? 1024 * 1024) - 1024;
+    const size = (list: Outcome[]) => {
+      try {
+        return encode({ type: "progress", call: "", chunk: 0, outcomes: list, crashes: [] })
+          .length;
+      } catch {
+        return Infinity;
+      }
+    };
+    if (outcomes.length === 0 || size(outcomes) <= limit) return [outcomes];
+    if (outcomes.length > 1) {
+      const half = outcomes.length >> 1;
+      return [...this.#fit(outcomes.slice(0, half)), ...this.#fit(outcomes.slice(half))];
+    }
+    const [outcome] = outcomes;
+    const bytes = size(outcomes);
+    const error = bytes === Infinity
+      ? new TypeError("The result cannot be sent to the caller (it cannot be serialized)")
+      : new RangeError(
+        `The result takes ${bytes} bytes, over the server's max_payload of ${limit + 1024}: ` +
+          `use a smaller chunkSize, or raise max_payload`,
+      );
+    return [[{
+      offset: outcome.offset,
+      ok: false,
+      kind: "task",
+      error: this.#writer.write(error),
+      workerId: 0,
+    }]];
   }
 
   /** Asks the caller; `"gone"` when no one listens on its inbox, `"late"` when no answer came. */
@@ -232,45 +378,17 @@ class Node {
     }
   }
 
-  async #run(chunk: ChunkMessage): Promise<Outcome[]> {
-    const refusal = this.#refusal(chunk.fn);
-    if (refusal !== null) {
-      return [{
-        offset: 0,
-        ok: false,
-        kind: "refused",
-        error: this.#writer.write(new Deno.errors.NotCapable(refusal)),
-        workerId: 0,
-      }];
-    }
-    const task = taskOf(chunk.fn);
+  /** A caller asks to stop a call: its running chunks end now, and are dropped. */
+  #cancel(data: Uint8Array): void {
+    let cancel: Cancel;
     try {
-      if (chunk.spread) {
-        const values = await this.#pool.map(task.spread, chunk.items as unknown[][]);
-        return values.map((value, offset) => ({ offset, ok: true, value }));
-      }
-      const settled = await this.#pool.mapSettled(task.single, chunk.items);
-      return settled.map((outcome, offset) =>
-        outcome.status === "fulfilled"
-          ? { offset, ok: true, value: outcome.value }
-          : this.#failure(offset, outcome.reason)
-      );
-    } catch (error) {
-      return [this.#failure(error instanceof TaskError ? error.index : 0, error)];
+      cancel = decode<Cancel>(data);
+    } catch {
+      return;
     }
-  }
-
-  #failure(offset: number, error: unknown): Outcome {
-    const crash = error instanceof WorkerCrashedError;
-    return {
-      offset: crash || error instanceof TaskError ? error.index : offset,
-      ok: false,
-      kind: crash ? "crash" : "task",
-      error: this.#writer.write(
-        error instanceof Error && error.cause !== undefined ? error.cause : error,
-      ),
-      workerId: crash || error instanceof TaskError ? error.workerId : 0,
-    };
+    for (const controller of this.#running.get(`${cancel.reply}\n${cancel.call}`) ?? []) {
+      controller.abort();
+    }
   }
 
   /** Why this node will not run `fn`, or `null` when it will. */
@@ -287,6 +405,17 @@ class Node {
       : `This node runs no task of module ${fn.url}: its --modules prefixes are ${
         prefixes.length === 0 ? "none" : prefixes.join(", ")
       }`;
+  }
+}
+
+/** The caller's plan from its answer; `null` when it no longer wants the chunk. */
+function planOf(answer: Uint8Array): Plan | null {
+  if (answer.length === 1 && answer[0] === UNWANTED[0]) return null;
+  try {
+    const plan = decode<Plan>(answer);
+    return Array.isArray(plan.todo) && plan.todo.length > 0 ? plan : null;
+  } catch {
+    return null;
   }
 }
 

@@ -1,0 +1,202 @@
+/**
+ * A cluster counts crashes by item, as a local pool does: the item a node
+ * (or a node's worker) was running when it died counts one crash, finished
+ * items of its chunk are not run again, and an abort stops the chunks that
+ * are running. Each task reports its starts to a counter served by the test.
+ */
+
+import assert from "node:assert/strict";
+import { ClusterPool } from "../lib/cluster/mod.ts";
+import { WorkerCrashedError } from "../lib/mod.ts";
+import { Cluster, clusterTest } from "./_cluster.ts";
+import { within } from "./_deadline.ts";
+
+/** Generous: a hang fails, a slow machine does not. */
+const LONG_MS = 30_000;
+
+/** Counts the starts of each item: a task fetches `/ITEM` and gets the count so far. */
+class StartCounter {
+  readonly url: string;
+  readonly starts = new Map<number, number>();
+  #server: Deno.HttpServer<Deno.NetAddr>;
+  #waiters: { item: number; count: number; resolve: () => void }[] = [];
+
+  constructor() {
+    this.#server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (request) => {
+      const item = Number(new URL(request.url).pathname.slice(1));
+      const count = (this.starts.get(item) ?? 0) + 1;
+      this.starts.set(item, count);
+      this.#waiters = this.#waiters.filter((waiter) => {
+        if (waiter.item !== item || count < waiter.count) return true;
+        waiter.resolve();
+        return false;
+      });
+      return new Response(String(count));
+    });
+    this.url = `http://127.0.0.1:${this.#server.addr.port}/`;
+  }
+
+  /** Resolves once `item` has started `count` times. */
+  started(item: number, count = 1): Promise<void> {
+    if ((this.starts.get(item) ?? 0) >= count) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push({ item, count, resolve }));
+  }
+
+  /** Starts per item, `[item, count]` in item order. */
+  counts(): [number, number][] {
+    return [...this.starts].sort(([a], [b]) => a - b);
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.#server.shutdown();
+  }
+}
+
+/** What a task gets: its item, and where to report its start. */
+interface Item {
+  readonly url: string;
+  readonly n: number;
+}
+
+/**
+ * Reports its start; item 3 then hangs on its first `hangs` starts (the
+ * test kills its node meanwhile); every item then works 50 ms, holding its
+ * worker, so that the item before a hanging one has finished when it starts.
+ */
+const reportThenWork = async ({ url, n, hangs }: Item & { hangs: number }) => {
+  const count = Number(await (await fetch(url + n)).text());
+  if (n === 3 && count <= hangs) await new Promise((resolve) => setTimeout(resolve, 600_000));
+  const end = Date.now() + 50;
+  while (Date.now() < end);
+  return n * 10;
+};
+
+const NODE_FLAGS = ["--allow-source", "--task-net", "127.0.0.1"];
+
+Deno.test({
+  ...clusterTest("a node killed mid-chunk: finished items are not run again, the running one is"),
+  fn: async () => {
+    await using counter = new StartCounter();
+    await using cluster = await Cluster.start();
+    await cluster.startNode({ workers: 1, leaseMs: 1000, flags: NODE_FLAGS });
+    await using pool = await ClusterPool.connect({ servers: cluster.url });
+    const items = [0, 1, 2, 3, 4, 5].map((n) => ({ url: counter.url, n, hangs: 1 }));
+    let reached!: () => void;
+    const threeDone = new Promise<void>((resolve) => reached = resolve);
+    const results = pool.map(reportThenWork, items, {
+      chunkSize: 6,
+      onProgress: (done) => done === 3 && reached(),
+    });
+    // Items 0..2 have reached the caller, item 3 hangs: kill its node.
+    await within(threeDone, "items 0..2 reach the caller", LONG_MS);
+    await within(counter.started(3), "item 3 starts", LONG_MS);
+    await cluster.stopNode(0, "SIGKILL");
+    await cluster.startNode({ workers: 1, leaseMs: 1000, flags: NODE_FLAGS });
+    assert.deepEqual(await within(results, "the map", LONG_MS), [0, 10, 20, 30, 40, 50]);
+    // Items 0..2 were done before the kill; item 4 may have been waiting
+    // in the dead node's queue, never started.
+    const counts = new Map(counter.counts());
+    assert.deepEqual([0, 1, 2, 3, 5].map((n) => counts.get(n)), [1, 1, 1, 2, 1]);
+    assert.equal(counts.get(4), 1);
+  },
+});
+
+Deno.test({
+  ...clusterTest("an item whose nodes die maxCrashes times fails alone with WorkerCrashedError"),
+  fn: async () => {
+    await using counter = new StartCounter();
+    await using cluster = await Cluster.start();
+    await cluster.startNode({ workers: 1, leaseMs: 1000, flags: NODE_FLAGS });
+    await using pool = await ClusterPool.connect({ servers: cluster.url, maxCrashes: 2 });
+    const items = [0, 1, 2, 3, 4, 5].map((n) => ({ url: counter.url, n, hangs: 2 }));
+    let reached!: () => void;
+    const threeDone = new Promise<void>((resolve) => reached = resolve);
+    const settled = pool.mapSettled(reportThenWork, items, {
+      chunkSize: 6,
+      onProgress: (done) => done === 3 && reached(),
+    });
+    await within(threeDone, "items 0..2 reach the caller", LONG_MS);
+    for (let death = 1; death <= 2; death++) {
+      await within(counter.started(3, death), `item 3 starts (${death})`, LONG_MS);
+      await cluster.stopNode(death - 1, "SIGKILL");
+      await cluster.startNode({ workers: 1, leaseMs: 1000, flags: NODE_FLAGS });
+    }
+    const outcomes = await within(settled, "the map", LONG_MS);
+    assert.deepEqual(outcomes.map((o) => o.status), [
+      "fulfilled",
+      "fulfilled",
+      "fulfilled",
+      "rejected",
+      "fulfilled",
+      "fulfilled",
+    ]);
+    const failure = outcomes[3];
+    assert.ok(failure.status === "rejected" && failure.reason instanceof WorkerCrashedError);
+    assert.equal(failure.reason.index, 3);
+    assert.match(
+      failure.reason.message,
+      /^Task 3 \(reportThenWork\) was given up: .*tried 2 times/,
+    );
+    assert.equal(new Map(counter.counts()).get(3), 2);
+  },
+});
+
+Deno.test({
+  ...clusterTest("an item that kills its node's worker counts toward the caller's maxCrashes"),
+  fn: async () => {
+    await using counter = new StartCounter();
+    await using cluster = await Cluster.start();
+    await cluster.startNode({ workers: 2, flags: NODE_FLAGS });
+    await using pool = await ClusterPool.connect({ servers: cluster.url, maxCrashes: 2 });
+    const exitOnTwo = async ({ url, n }: Item) => {
+      await fetch(url + n);
+      if (n === 2) Deno.exit(1);
+      return n;
+    };
+    const items = [0, 1, 2, 3].map((n) => ({ url: counter.url, n }));
+    const outcomes = await within(
+      pool.mapSettled(exitOnTwo, items, { chunkSize: 4 }),
+      "the map",
+      LONG_MS,
+    );
+    assert.deepEqual(outcomes.map((o) => o.status === "fulfilled" ? o.value : "rejected"), [
+      0,
+      1,
+      "rejected",
+      3,
+    ]);
+    const failure = outcomes[2];
+    assert.ok(failure.status === "rejected" && failure.reason instanceof WorkerCrashedError);
+    assert.equal(failure.reason.index, 2);
+    assert.match(
+      failure.reason.message,
+      /^Task 2 \(exitOnTwo\) killed its workers on the cluster \(Error: the task called Deno\.exit\(\); it was tried 2 times, last on node \d+\)$/,
+    );
+    assert.deepEqual(counter.counts(), [[0, 1], [1, 1], [2, 2], [3, 1]]);
+  },
+});
+
+Deno.test({
+  ...clusterTest("an abort stops the call's running chunk on its node, which takes the next call"),
+  fn: async () => {
+    await using counter = new StartCounter();
+    await using cluster = await Cluster.start();
+    // A lease so long that the node's own check of the call comes after the
+    // deadline: the pool's cancel message stops the chunk.
+    await cluster.startNode({ workers: 1, leaseMs: 4 * LONG_MS, flags: NODE_FLAGS });
+    await using pool = await ClusterPool.connect({ servers: cluster.url });
+    const controller = new AbortController();
+    const hanging = pool.apply(reportThenWork, [{ url: counter.url, n: 3, hangs: 1 }], {
+      signal: controller.signal,
+    });
+    await within(counter.started(3), "the hanging task starts", LONG_MS);
+    controller.abort(new Error("enough"));
+    await assert.rejects(hanging, { message: "enough" });
+    // The only worker was busy with the aborted chunk: this call runs only
+    // once that chunk has stopped.
+    assert.equal(
+      await within(pool.apply((n: number) => n + 1, [41]), "the next call", LONG_MS),
+      42,
+    );
+  },
+});
