@@ -228,6 +228,54 @@ Deno.test({
       await within(closing.join(), "join", LONG_MS);
       assert.deepEqual(await running, [2, 3, 4]);
     });
+
+    await t.step("imap starts when called; close() and join() keep its results", async () => {
+      const closing = await ClusterPool.connect({ servers: cluster.url });
+      let read = 0;
+      function* input() {
+        for (let n = 0; n < 5; n++, read++) yield n;
+      }
+      const stream = closing.imap((n: number) => n * 2, input());
+      const unordered = closing.imapUnordered((n: number) => n + 1, [10, 20]);
+      // No next() yet: the input is read and sent all the same.
+      await within(
+        (async () => {
+          while (read < 5) await new Promise((resolve) => setTimeout(resolve, 10));
+        })(),
+        "the input is read before the first next()",
+        LONG_MS,
+      );
+      closing.close();
+      await within(closing.join(), "join", LONG_MS);
+      assert.deepEqual(await Array.fromAsync(stream), [0, 2, 4, 6, 8]);
+      assert.deepEqual((await Array.fromAsync(unordered)).sort(), [11, 21]);
+    });
+
+    await t.step("a stream beyond its window after join() ends with PoolClosedError", async () => {
+      const closing = await ClusterPool.connect({ servers: cluster.url });
+      const stream = closing.imap((n: number) => n, [1, 2, 3, 4, 5, 6], { maxInFlight: 2 });
+      closing.close();
+      await within(closing.join(), "join", LONG_MS);
+      const seen: number[] = [];
+      await assert.rejects(
+        (async () => {
+          for await (const value of stream) seen.push(value);
+        })(),
+        PoolClosedError,
+      );
+      assert.deepEqual(seen, [1, 2]);
+    });
+
+    await t.step("terminate() fails a stream being read with PoolClosedError", async () => {
+      const ending = await ClusterPool.connect({ servers: cluster.url });
+      const slow = (n: number) => new Promise((resolve) => setTimeout(() => resolve(n), 60_000));
+      const stream = ending.imap(slow, [1, 2]);
+      const first = assert.rejects(stream.next(), PoolClosedError);
+      await ending.terminate();
+      await within(first, "the read", LONG_MS);
+      assert.deepEqual(await stream.next(), { done: true, value: undefined });
+      await within(drained(cluster.url), "the stream drains", LONG_MS);
+    });
   },
 });
 

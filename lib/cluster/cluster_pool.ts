@@ -42,7 +42,7 @@ import {
   type NodeRequest,
   UNWANTED,
 } from "./_messages.ts";
-import { streamResults } from "./_stream.ts";
+import { ClusterStream } from "./_stream.ts";
 
 /**
  * How to reach the NATS server: passed on to the NATS client
@@ -158,6 +158,8 @@ export class ClusterPool implements TaskPool {
   #state: "open" | "closed" | "ended" = "open";
   /** Calls of `map`, `starmap`, `mapSettled` and `apply` not yet settled: `join()` waits for them. */
   #pending = new Set<Promise<unknown>>();
+  /** Streams not yet ended by their reader: `join()` waits until they wait for it. */
+  #streams = new Set<ClusterStream<unknown>>();
   /** Ends every pending call at `terminate()`. */
   #terminators = new Set<(error: unknown) => void>();
   #host: CallHost;
@@ -400,12 +402,15 @@ export class ClusterPool implements TaskPool {
     this.close();
     const error = new PoolClosedError("Cannot finish the call as the pool was terminated");
     for (const end of [...this.#terminators]) end(error);
+    for (const stream of this.#streams) stream.terminate(error);
     await this.#end();
   }
 
   /**
-   * Waits for every `map`-like call made before `close()`, then closes the
-   * connection; a stream still open then ends with `PoolClosedError`.
+   * Waits for every call made before `close()`: each `map`-like call to
+   * settle, each stream until nothing it sent is still running. Then the
+   * connection closes; a stream read on after that yields what it holds,
+   * then ends (or fails with `PoolClosedError` where its input goes on).
    *
    * @returns Once the connection is closed.
    * @throws {DOMException} `InvalidStateError` when the pool is still open.
@@ -417,7 +422,11 @@ export class ClusterPool implements TaskPool {
         "InvalidStateError",
       );
     }
-    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+    while (true) {
+      while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+      await Promise.all([...this.#streams].map((stream) => stream.idle()));
+      if (this.#pending.size === 0) break;
+    }
     await this.#end();
   }
 
@@ -430,6 +439,7 @@ export class ClusterPool implements TaskPool {
   #end(): Promise<void> {
     this.#state = "ended";
     this.#ended ??= (async () => {
+      for (const stream of this.#streams) stream.disconnect();
       for (const call of [...this.#calls.values()]) call.end();
       // Let the deletions of queued chunks reach the server before the connection goes.
       await this.#nc.flush().catch(() => {});
@@ -596,13 +606,16 @@ export class ClusterPool implements TaskPool {
       const signal = checkedSignal(options.signal);
       const onProgress = callback("onProgress", options.onProgress);
       this.#refuse();
-      return streamResults<R>(this.#host, String(this.#nextCall++), spec, items, {
+      for (const stream of this.#streams) if (stream.ended) this.#streams.delete(stream);
+      const stream = new ClusterStream<R>(this.#host, String(this.#nextCall++), spec, items, {
         chunkSize,
         maxInFlight,
         ordered,
         signal,
         onProgress,
       });
+      this.#streams.add(stream);
+      return stream;
     } catch (error) {
       return refused<R>(error);
     }

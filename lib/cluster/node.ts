@@ -476,7 +476,7 @@ Options:
   --stream NAME      the work-queue stream (default POOL_CHUNKS)
   --lease MS         a chunk held this long without a heartbeat goes to another
                      node (default 10000; used when the consumer is made)
-  --max-deliver N    deliveries of a chunk before it is given up (default 5)
+  --max-deliver N    deliveries of a chunk before it is given up (default 10)
   --allow-source     run functions shipped as source (anyone who can publish
                      to the stream can then run code on this node)
   --modules PREFIX   run module tasks whose URL starts with PREFIX (repeatable)
