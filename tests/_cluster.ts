@@ -80,8 +80,11 @@ export class Cluster {
     this.#dir = dir;
   }
 
-  /** Starts `nats-server -js` on a free port, with its data in a folder of its own. */
-  static async start(): Promise<Cluster> {
+  /**
+   * Starts `nats-server -js` on a free port, with its data in a folder of
+   * its own; `serverArgs` go to the server too (TLS files, say).
+   */
+  static async start({ serverArgs = [] }: { serverArgs?: string[] } = {}): Promise<Cluster> {
     await Deno.mkdir(SCRATCH, { recursive: true });
     const dir = new URL(`nats-${crypto.randomUUID()}/`, SCRATCH);
     await Deno.mkdir(dir);
@@ -89,7 +92,7 @@ export class Cluster {
     const port = listener.addr.port;
     listener.close();
     const server = new Deno.Command("nats-server", {
-      args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.pathname],
+      args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.pathname, ...serverArgs],
       stdin: "null",
       stdout: "null",
       stderr: "null",

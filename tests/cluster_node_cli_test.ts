@@ -3,6 +3,9 @@ import { main } from "../lib/cluster/node.ts";
 import { runMain } from "../lib/cluster/_cli.ts";
 import { needs } from "./_needs.ts";
 import { RUN_DENO } from "./_io.ts";
+import { ClusterPool } from "../lib/cluster/mod.ts";
+import { Cluster, clusterTest } from "./_cluster.ts";
+import { within } from "./_deadline.ts";
 
 function capture() {
   const out: string[] = [];
@@ -30,6 +33,9 @@ Deno.test("node.ts --help lists every flag", async () => {
       "--user",
       "--pass",
       "--token",
+      "--tls-ca",
+      "--tls-cert",
+      "--tls-key",
       "--help",
     ]
   ) {
@@ -45,6 +51,7 @@ Deno.test("node.ts bad flags get one line on stderr and exit code 2", async () =
     [["--isolation", "fork"], /^error: --isolation must be thread or process/],
     [["--stream", "a.b"], /^error: --stream must be letters/],
     [["stray"], /^error: Unexpected argument 'stray'/],
+    [["--tls-cert", "node.pem"], /^error: --tls-cert and --tls-key go together/],
   ];
   for (const [args, pattern] of cases) {
     const io = capture();
@@ -93,3 +100,27 @@ Deno.test(
     assert.match(io.err[0], /^error: cannot start the node: /);
   },
 );
+
+Deno.test({
+  ...clusterTest("a node and a pool reach a server that requires TLS, with its CA"),
+  fn: async () => {
+    const tls = new URL("./fixtures/tls/", import.meta.url);
+    await using cluster = await Cluster.start({
+      serverArgs: [
+        "--tlscert",
+        new URL("server.pem", tls).pathname,
+        "--tlskey",
+        new URL("server.key", tls).pathname,
+      ],
+    });
+    const caFile = new URL("ca.pem", tls).pathname;
+    await cluster.startNode({ workers: 1, flags: ["--allow-source", "--tls-ca", caFile] });
+    // Without the CA, the server's certificate is not trusted.
+    await assert.rejects(ClusterPool.connect({ servers: cluster.url, timeout: 5_000 }));
+    await using pool = await ClusterPool.connect({ servers: cluster.url, tls: { caFile } });
+    assert.deepEqual(
+      await within(pool.map((n: number) => n * n, [1, 2, 3]), "map", 30_000),
+      [1, 4, 9],
+    );
+  },
+});

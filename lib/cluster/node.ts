@@ -10,7 +10,7 @@
  */
 
 import { connect, type NatsConnection } from "@nats-io/transport-node";
-import type { ConnectOptions } from "./cluster_pool.ts";
+import type { ConnectOptions, TlsOptions } from "./cluster_pool.ts";
 import { type Consumer, jetstream, jetstreamManager, type JsMsg } from "@nats-io/jetstream";
 import { ModuleTask, Pool, Recorder } from "../mod.ts";
 import type { WorkerPermissions } from "../options.ts";
@@ -487,6 +487,11 @@ Options:
   --user NAME        NATS user, with --pass
   --pass SECRET      NATS password
   --token TOKEN      NATS token
+  --tls-ca FILE      TLS: the CA that signed the server's certificate (the
+                     node needs --allow-read for each TLS file)
+  --tls-cert FILE    TLS: the node's certificate, for servers that verify
+                     clients (with --tls-key)
+  --tls-key FILE     TLS: the node's key
   -h, --help         show this help`;
 
 const FLAGS = {
@@ -504,6 +509,9 @@ const FLAGS = {
   user: { type: "string" },
   pass: { type: "string" },
   token: { type: "string" },
+  "tls-ca": { type: "string" },
+  "tls-cert": { type: "string" },
+  "tls-key": { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const;
 
@@ -541,6 +549,7 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
       ...(typeof values.user === "string" ? { user: values.user } : {}),
       ...(typeof values.pass === "string" ? { pass: values.pass } : {}),
       ...(typeof values.token === "string" ? { token: values.token } : {}),
+      ...tlsOf(values),
     },
     workers: integerFlag(
       "workers",
@@ -593,6 +602,22 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
   await stopped;
   await node.stop();
   return 0;
+}
+
+/** The client's TLS options from the `--tls-*` flags, when any is given. */
+function tlsOf(values: Record<string, unknown>): { tls?: TlsOptions } {
+  const file = (name: string) => typeof values[name] === "string" ? values[name] : undefined;
+  const [caFile, certFile, keyFile] = [file("tls-ca"), file("tls-cert"), file("tls-key")];
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError("--tls-cert and --tls-key go together");
+  }
+  if (caFile === undefined && certFile === undefined) return {};
+  return {
+    tls: {
+      ...(caFile !== undefined ? { caFile } : {}),
+      ...(certFile !== undefined ? { certFile, keyFile } : {}),
+    },
+  };
 }
 
 if (import.meta.main) {
