@@ -26,6 +26,29 @@ export const CLAIM_DONE: number = -2;
 export const PACK_MIN = 8;
 
 /**
+ * The result board (see {@linkcode ResultBoardMemory}): its header's
+ * fields, by index, and the sizes of its two arrays. A value's tag says
+ * what it is; a string's payload is `offset * BOARD_STRING_SPAN + length`
+ * in the character array.
+ */
+export const BOARD = {
+  GENERATION: 0,
+  ENTRIES: 1,
+  SLOTS: 4096,
+  CHARS: 16384,
+  STRING_SPAN: 512,
+  /** Longer strings do not go on the board: their results are sent. */
+  STRING_MAX: 256,
+  TAG_NUMBER: 0,
+  TAG_UNDEFINED: 1,
+  TAG_NULL: 2,
+  TAG_TRUE: 3,
+  TAG_FALSE: 4,
+  TAG_STRING: 5,
+  TAG_HOLE: 6,
+} as const;
+
+/**
  * The built-in error classes an error travels as (see `SerializedError.type`),
  * by the name the global object holds them under; `WebAssembly`'s travel as
  * `"WebAssembly.<name>"` and every class of `Deno.errors` as
@@ -126,12 +149,33 @@ export type ToWorker =
      * per batch.
      */
     readonly read?: Int32Array;
+    /**
+     * Where the worker puts the results it holds before it starts its next
+     * chunk, for the pool to take should that chunk run long (see
+     * `worker/board.ts`). A worker started without it sends what it holds
+     * before each chunk.
+     */
+    readonly board?: ResultBoardMemory;
     readonly initializer: FunctionSpec | null;
     readonly initArgs: readonly unknown[];
   }
   | { readonly type: "define"; readonly fnId: number; readonly spec: FunctionSpec }
   /** A batch of chunks to run, in order: the only message that is an array. */
   | RunChunk[];
+
+/**
+ * The shared memory behind `init`'s `board`: results the worker holds,
+ * written there in order, each `[id, start, end, n]` then a `[tag,
+ * payload]` pair per value, in `slots`; strings' characters in `chars`.
+ * `header[BOARD.ENTRIES]` counts the results written; the worker empties the
+ * board by first adding one to `header[BOARD.GENERATION]`, so a reader that
+ * sees the generation change while it reads drops what it read.
+ */
+export interface ResultBoardMemory {
+  readonly header: Int32Array;
+  readonly slots: Float64Array;
+  readonly chars: Uint16Array;
+}
 
 /** The shared memory behind `init`'s `awake`. */
 export interface StayAwake {

@@ -65,3 +65,67 @@ Deno.test(
     assert.equal(await within(waiting, "the waiting call", 10_000), "opened");
   }),
 );
+
+/** Returns at once for `null`, else holds its worker's thread, busy, until the gate opens. */
+function spinning(gate: Int32Array | null): string {
+  if (gate === null) return "quick";
+  while (Atomics.load(gate, 0) === 0);
+  return "opened";
+}
+
+for (const settle of [false, true]) {
+  Deno.test(
+    `\`Pool.${
+      settle ? "mapSettled" : "imapUnordered"
+    }()\` gets finished results while a later task of the same batch holds its worker's thread`,
+    bounded(async () => {
+      await using pool = new Pool({ workers: 1 });
+      await warmed(pool);
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const items = [...Array.from({ length: 10 }, () => null), gate];
+      let seen = 0;
+      // The gate opens only once the ten quick results are in: held back, they never would be.
+      const consume = settle
+        ? async () => {
+          await pool.mapSettled(spinning, items, {
+            chunkSize: 1,
+            onProgress: (done) => (seen = done) === 10 && raise(gate),
+          });
+        }
+        : async () => {
+          for await (const _ of pool.imapUnordered(spinning, items)) {
+            if (++seen === 10) raise(gate);
+          }
+        };
+      try {
+        await within(consume(), "every result", 10_000);
+      } finally {
+        raise(gate);
+      }
+      assert.equal(seen, 11);
+    }),
+  );
+}
+
+Deno.test(
+  "`Pool.apply()` resolves while a task sent to its worker after it holds the worker's thread",
+  bounded(async () => {
+    await using pool = new Pool({ workers: 1 });
+    await warmed(pool);
+    const gate = new Int32Array(new SharedArrayBuffer(4));
+    const quick = Array.from({ length: 5 }, () => pool.apply(spinning, [null]));
+    const waiting = pool.apply(spinning, [gate]);
+    try {
+      assert.deepEqual(await within(Promise.all(quick), "the quick calls", 10_000), [
+        "quick",
+        "quick",
+        "quick",
+        "quick",
+        "quick",
+      ]);
+    } finally {
+      raise(gate);
+    }
+    assert.equal(await within(waiting, "the waiting call", 10_000), "opened");
+  }),
+);

@@ -4,12 +4,14 @@ import type { Call, Chunk } from "../lib/engine/call.ts";
 import { FunctionTable } from "../lib/engine/functions.ts";
 import { WorkerHandle } from "../lib/engine/worker_handle.ts";
 import type { Claim, TakeBack, WorkerLink } from "../lib/transport/link.ts";
-import type { ToWorker } from "../lib/_protocol.ts";
+import type { ChunkResult, ToWorker } from "../lib/_protocol.ts";
 
 /** A link that records what is posted and answers each take-back from `stands`, by chunk tag. */
 class FakeLink implements WorkerLink {
   posted: ToWorker[] = [];
   stands = new Map<number, TakeBack>();
+  /** What the next `readBoard()` gives. */
+  board: ChunkResult[] = [];
   #claimed = 0;
   claim(chunk: Claim): void {
     chunk.slot = this.#claimed;
@@ -20,6 +22,11 @@ class FakeLink implements WorkerLink {
   }
   takeBack(chunk: Readonly<Claim>): TakeBack {
     return this.stands.get(chunk.tag) ?? "taken";
+  }
+  readBoard(): ChunkResult[] {
+    const results = this.board;
+    this.board = [];
+    return results;
   }
   terminate(): void {}
 }
@@ -99,4 +106,19 @@ Deno.test("WorkerHandle.withdraw() drops a call's unstarted chunks and says whet
       assert.deepEqual(handle.drain().map((c) => c.id), kept);
     });
   }
+});
+
+Deno.test("WorkerHandle.takeBoarded() takes the boarded chunks from its line, wherever they are", () => {
+  const { link, handle, functions } = setup();
+  const a = call(0);
+  const chunks = [chunk(1, a), chunk(2, a), chunk(3, a), chunk(4, a)];
+  handle.send(chunks, functions);
+  // Chunk 1's message is on its way; 2 and 3 are on the board; 9 is not in the line.
+  link.board = [[2, [20], null, 0, 1], [3, [30], null, 1, 2], [9, [90], null, 2, 3]];
+  const taken = handle.takeBoarded();
+  assert.deepEqual(taken.map(({ chunk }) => chunk.id), [2, 3]);
+  assert.deepEqual(taken.map(({ result }) => result[1]), [[20], [30]]);
+  assert.deepEqual([...handle.boarded], [2, 3]);
+  assert.deepEqual(handle.drain().map((c) => c.id), [1, 4]);
+  assert.deepEqual(handle.takeBoarded(), [], "an empty board takes nothing");
 });

@@ -48,6 +48,13 @@ import { FunctionTable } from "./functions.ts";
 import { Lifecycle, type State } from "./lifecycle.ts";
 import type { Recorder } from "../recorder.ts";
 
+/**
+ * How often, in ms, the pool looks at the result boards of workers that
+ * hold two chunks or more: the longest a finished result waits when its
+ * worker holds it while running a long synchronous chunk.
+ */
+const BOARD_POLL_MS = 2;
+
 /** Settings the dispatcher runs with; validated by `Pool`. */
 export interface DispatcherOptions {
   readonly workers: number;
@@ -81,6 +88,8 @@ export class Dispatcher implements Engine {
   /** Batches sent so far, to stamp each worker's last one. */
   #sends = 0;
   #flushScheduled = false;
+  /** The next look at the workers' result boards, while one may hold results. */
+  #boardTimer: ReturnType<typeof setTimeout> | undefined;
   /** The window follows the measured chunk time (see `windowFor`). */
   #limits: { window: number; readonly maxTasksPerChild: number };
   #averageChunkMs = -1;
@@ -185,6 +194,8 @@ export class Dispatcher implements Engine {
 
   /** Ends every worker now and rejects every pending call. */
   terminate(): void {
+    clearTimeout(this.#boardTimer);
+    this.#boardTimer = undefined;
     this.#queue.removeWhere(() => true);
     this.#lifecycle.terminate();
   }
@@ -232,7 +243,36 @@ export class Dispatcher implements Engine {
       return;
     }
     if (handle.sent >= this.#limits.maxTasksPerChild) handle.retiring = true;
+    // With two chunks or more, it may hold the first's results while it runs the next.
+    if (handle.held >= 2) this.#watchBoards();
   }
+
+  #watchBoards(): void {
+    this.#boardTimer ??= setTimeout(this.#readBoards, BOARD_POLL_MS);
+  }
+
+  /**
+   * Takes the results workers hold on their result boards (see
+   * `worker/board.ts`): a worker that started a long synchronous chunk
+   * cannot send them, and they would wait for it.
+   */
+  #readBoards = (): void => {
+    this.#boardTimer = undefined;
+    let taken = false;
+    let again = false;
+    for (const handle of [...this.#crew.handles]) {
+      for (const { chunk, result } of handle.takeBoarded()) {
+        taken = true;
+        handle.answered = true;
+        this.#measure(handle, chunk, result);
+        chunk.call.receive(chunk, result, result[1].length, handle.id);
+      }
+      this.#removeIfSpent(handle);
+      again ||= handle.held >= 2;
+    }
+    if (taken) this.#afterChange();
+    if (again) this.#watchBoards();
+  };
 
   /** A batch could not be cloned: see `splitUnsendable`. */
   #unsendable(handle: WorkerHandle, chunks: Chunk[], batchError: unknown): void {
@@ -279,6 +319,8 @@ export class Dispatcher implements Engine {
   #results(handle: WorkerHandle, results: readonly ChunkResult[]): void {
     handle.answered = true;
     for (const result of results) {
+      // Taken from the result board already.
+      if (handle.boarded.size > 0 && handle.boarded.delete(result[0])) continue;
       const chunk = handle.inFlight.shift();
       const [id, values] = result;
       if (chunk?.id !== id) {
@@ -382,6 +424,10 @@ export class Dispatcher implements Engine {
   }
 
   #checkIdle(): void {
-    if (!this.#busy()) this.#lifecycle.idle();
+    if (this.#busy()) return;
+    // Nothing is held: no board to watch, and no timer to keep the program alive.
+    clearTimeout(this.#boardTimer);
+    this.#boardTimer = undefined;
+    this.#lifecycle.idle();
   }
 }

@@ -10,7 +10,7 @@
 import type { Call, Chunk } from "./call.ts";
 import { Deque } from "./deque.ts";
 import type { FunctionTable } from "./functions.ts";
-import type { RunChunk } from "../_protocol.ts";
+import type { ChunkResult, RunChunk } from "../_protocol.ts";
 import type { TakeBack, WorkerLink } from "../transport/link.ts";
 
 /** A live worker and the engine's bookkeeping of it. */
@@ -26,6 +26,11 @@ export class WorkerHandle {
   retiring = false;
   /** When it was last sent a batch, as the dispatcher counts batches. */
   lastSent = 0;
+  /**
+   * Ids of chunks whose results were taken from its result board: their
+   * message, when it comes, is skipped for them.
+   */
+  readonly boarded = new Set<number>();
   #link: WorkerLink;
   /** Functions it has been sent a `define` for. */
   #defined = new Set<number>();
@@ -112,6 +117,27 @@ export class WorkerHandle {
     const chunks: Chunk[] = [];
     while (this.inFlight.size > 0) chunks.push(this.inFlight.shift() as Chunk);
     return chunks;
+  }
+
+  /**
+   * Results it has put on its result board since the last call, of chunks
+   * still in its line; those chunks leave the line, and are remembered in
+   * `boarded`. They need not be at its head: the message answering the
+   * chunks before them may still be on its way.
+   */
+  takeBoarded(): { chunk: Chunk; result: ChunkResult }[] {
+    const results = this.#link.readBoard();
+    if (results.length === 0) return [];
+    const byId = new Map(results.map((result) => [result[0], result]));
+    const taken: { chunk: Chunk; result: ChunkResult }[] = [];
+    this.inFlight.removeWhere((chunk) => {
+      const result = byId.get(chunk.id);
+      if (result === undefined) return false;
+      this.boarded.add(chunk.id);
+      taken.push({ chunk, result });
+      return true;
+    });
+    return taken;
   }
 
   /** Ends the worker; it takes no more work. */

@@ -8,7 +8,7 @@
  * @module
  */
 
-import type { FromWorker, FunctionSpec, ToWorker } from "../_protocol.ts";
+import type { ChunkResult, FromWorker, FunctionSpec, ToWorker } from "../_protocol.ts";
 
 /**
  * Where a chunk stood when the engine tried to take it back: `"taken"`, it
@@ -39,6 +39,12 @@ export interface WorkerLink {
   post(message: ToWorker): void;
   /** Takes back a chunk the worker was sent and has not started, so that it skips it. */
   takeBack(chunk: Readonly<Claim>): TakeBack;
+  /**
+   * Results the worker holds and has put on its result board since the
+   * last call (see `worker/board.ts`), in the order it finished them; they
+   * also come later in a message. None where the transport shares no memory.
+   */
+  readBoard(): ChunkResult[];
   /**
    * Ends the worker, even one busy in synchronous code, and stops listening
    * to it: nothing it sends afterwards is heard. Ending it twice does nothing.

@@ -16,7 +16,7 @@
  */
 
 import { encodeFrame, FrameReader } from "../_frames.ts";
-import type { ChunkItems, FromWorker, RunChunk, ToWorker } from "../_protocol.ts";
+import type { ChunkItems, ChunkResult, FromWorker, RunChunk, ToWorker } from "../_protocol.ts";
 import type { Claim, LinkListener, TakeBack, Transport, WorkerLink, WorkerStart } from "./link.ts";
 
 /** How a pool's processes are started. */
@@ -123,6 +123,11 @@ class ProcessLink implements WorkerLink {
 
   takeBack(_chunk: Readonly<Claim>): TakeBack {
     return "unknown";
+  }
+
+  /** None: no memory is shared with a process, whose worker sends what it holds before each chunk. */
+  readBoard(): ChunkResult[] {
+    return [];
   }
 
   terminate(): void {

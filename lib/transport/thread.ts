@@ -10,7 +10,8 @@
 
 import { CpuBoard } from "./cpu_board.ts";
 import type { Claim, LinkListener, TakeBack, Transport, WorkerLink, WorkerStart } from "./link.ts";
-import type { FromWorker, StayAwake, ToWorker } from "../_protocol.ts";
+import type { ChunkResult, FromWorker, StayAwake, ToWorker } from "../_protocol.ts";
+import { ResultBoard } from "./result_board.ts";
 import { CLAIM_RUNNING as RUNNING, CLAIM_TAKEN_BACK as TAKEN_BACK } from "../_protocol.ts";
 import { workerSource } from "../worker/program.ts";
 
@@ -74,6 +75,7 @@ class ThreadLink implements WorkerLink {
   #claims = new Int32Array(new SharedArrayBuffer(4 * CLAIM_SLOTS));
   /** Result messages from the worker handled so far, shared with it. */
   #read = new Int32Array(new SharedArrayBuffer(4));
+  #results = new ResultBoard();
   /** What lets it wait awake, or `null` when it sleeps as soon as it is idle. */
   #awake: StayAwake | null = null;
   #board: CpuBoard | null;
@@ -128,6 +130,7 @@ class ThreadLink implements WorkerLink {
         // Absent, not `undefined`, when the worker sleeps as soon as it is idle.
         ...(this.#awake === null ? {} : { awake: this.#awake }),
         read: this.#read,
+        board: this.#results.memory,
         initializer: start.initializer,
         initArgs: start.initArgs,
       });
@@ -161,6 +164,10 @@ class ThreadLink implements WorkerLink {
     const was = Atomics.compareExchange(this.#claims, chunk.slot, chunk.tag, TAKEN_BACK);
     if (was === chunk.tag) return "taken";
     return was === RUNNING ? "running" : "done";
+  }
+
+  readBoard(): ChunkResult[] {
+    return this.#results.read();
   }
 
   /**

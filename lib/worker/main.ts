@@ -46,6 +46,7 @@ export function workerMain(channel: Channel): void {
     stop: null,
     claims: null,
     read: null,
+    board: null,
     inbox: [],
     head: 0,
     pumping: false,
@@ -55,6 +56,9 @@ export function workerMain(channel: Channel): void {
     held: [],
     heldSince: 0,
     resultsPosted: 0,
+    boarded: 0,
+    boardSlots: 0,
+    boardChars: 0,
     spin: newSpin(() => stayAwake(w)),
   };
   reportEnds(w);
@@ -121,6 +125,7 @@ export function initialize(
   w.claims = message.claims ?? null;
   w.spin.shared = message.awake ?? null;
   w.read = message.read ?? null;
+  w.board = message.board ?? null;
   if (message.initializer !== null) {
     return runInitializer(w, message.initializer, message.initArgs);
   }

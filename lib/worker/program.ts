@@ -15,9 +15,10 @@
  * @module
  */
 
-import { CLAIM_DONE, CLAIM_RUNNING, ERROR_TYPES, PACK_MIN } from "../_protocol.ts";
+import { BOARD, CLAIM_DONE, CLAIM_RUNNING, ERROR_TYPES, PACK_MIN } from "../_protocol.ts";
 import { ErrorWriter } from "../_wire.ts";
 import { claim, release, runBatch } from "./batch.ts";
+import { clearBoard, postOnBoard } from "./board.ts";
 import { webWorkerChannel } from "./channel.ts";
 import { die, handle, initialize, pump, reportEnds, runInitializer, workerMain } from "./main.ts";
 import {
@@ -47,7 +48,15 @@ import { compile, defineImported, defineTask, importTask, loadTask } from "./tas
  * so that both read one definition) and the worker's own. Each is declared
  * at the top of the program under the name the pieces import it by.
  */
-const CONSTANTS = { CLAIM_RUNNING, CLAIM_DONE, PACK_MIN, ERROR_TYPES, HOLD_MS, AWAKE_MS };
+const CONSTANTS = {
+  CLAIM_RUNNING,
+  CLAIM_DONE,
+  PACK_MIN,
+  ERROR_TYPES,
+  HOLD_MS,
+  AWAKE_MS,
+  BOARD,
+};
 
 /** Every function and class of the program, by the file that holds it. */
 const PIECES: readonly { readonly name: string }[] = [
@@ -83,6 +92,9 @@ const PIECES: readonly { readonly name: string }[] = [
   flushResults,
   sendResults,
   sendable,
+  // board.ts
+  postOnBoard,
+  clearBoard,
   // stay_awake.ts
   newSpin,
   arrived,

@@ -10,6 +10,7 @@
  */
 
 import type { ChunkResult } from "../_protocol.ts";
+import { clearBoard, postOnBoard } from "./board.ts";
 import { stopped, type WorkerState } from "./state.ts";
 
 /** The longest a batch's finished results wait for the rest of it, in ms, while the pool is behind. */
@@ -33,15 +34,18 @@ export function hold(w: WorkerState, result: ChunkResult): void {
  * handled every earlier answer of this worker. A pool still busy with
  * those (or with other workers' answers, or the caller's code) would not
  * read them sooner, so a batch holds its results while the pool is behind,
- * as long as they are under `HOLD_MS` old when a chunk starts. Sending
- * every chunk's results at once instead made 100,000 queued tiny tasks
- * 3-4 times slower (2 cores): a message costs the main thread 3-5 µs. The
- * price: results held when a long synchronous chunk starts wait for it.
+ * as long as they are under `HOLD_MS` old, and can be put on the result
+ * board (see `board.ts`), from which the pool takes them should the next
+ * chunk run long. Sending every chunk's results at once instead made
+ * 100,000 queued tiny tasks 3-4 times slower (2 cores): a message costs the
+ * main thread 3-5 µs.
  *
  * @param w The worker's state; it holds results.
  */
 export function beforeChunk(w: WorkerState): void {
-  if (caughtUp(w) || performance.now() - w.heldSince >= HOLD_MS) flushResults(w);
+  if (caughtUp(w) || performance.now() - w.heldSince >= HOLD_MS || !postOnBoard(w)) {
+    flushResults(w);
+  }
 }
 
 /**
@@ -63,6 +67,7 @@ export function flushResults(w: WorkerState): void {
   w.held = [];
   sendResults(w, results);
   w.resultsPosted++;
+  clearBoard(w);
 }
 
 /**

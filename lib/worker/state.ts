@@ -10,7 +10,7 @@
  * @module
  */
 
-import type { ChunkResult, ToWorker } from "../_protocol.ts";
+import type { ChunkResult, ResultBoardMemory, ToWorker } from "../_protocol.ts";
 import type { ErrorWriter } from "../_wire.ts";
 import type { Channel } from "./channel.ts";
 import type { Running, Task } from "./run_chunk.ts";
@@ -39,6 +39,8 @@ export interface WorkerState {
   claims: Int32Array | null;
   /** The pool's count of this worker's result messages it has handled. */
   read: Int32Array | null;
+  /** Where held results wait for the pool to take them (see `board.ts`). */
+  board: ResultBoardMemory | null;
 
   // The pump (see `main.ts`).
   /** Messages received and not yet handled, from `head` on. */
@@ -68,6 +70,10 @@ export interface WorkerState {
   heldSince: number;
   /** Result messages posted, to compare with the pool's count of those it has handled. */
   resultsPosted: number;
+  /** How many of `held` are on the board, and the board's slots and characters they fill. */
+  boarded: number;
+  boardSlots: number;
+  boardChars: number;
 
   /** Waiting awake for the next message (see `stay_awake.ts`). */
   readonly spin: Spin;

@@ -1,0 +1,92 @@
+/**
+ * The result board: where a worker puts the results it holds before it
+ * starts its next chunk, so that the pool can take them should that chunk
+ * run long. Held results would otherwise wait for it: a synchronous chunk
+ * holds the worker's thread, and nothing can send them until it ends.
+ *
+ * Writing a value there costs a few stores; a message would cost the main
+ * thread microseconds to read, which is what holding results saves. So
+ * only primitive results (numbers, short strings, booleans, `null`,
+ * `undefined`) go on the board; a held result of any other kind is sent
+ * instead, before the chunk starts.
+ *
+ * A piece of the worker program (see `program.ts`): it runs in the worker,
+ * and may use no value imported at run time but the program's other pieces.
+ *
+ * @module
+ */
+
+import { BOARD } from "../_protocol.ts";
+import type { WorkerState } from "./state.ts";
+
+/**
+ * Puts the held results not yet on the board there, and publishes them.
+ *
+ * @param w The worker's state.
+ * @returns `false` when one cannot go there (no board, not a primitive,
+ * failed items, no room): the held results must be sent.
+ */
+export function postOnBoard(w: WorkerState): boolean {
+  const board = w.board;
+  if (board === null) return false;
+  const { header, slots, chars } = board;
+  const held = w.held;
+  let used = w.boardSlots;
+  let charsUsed = w.boardChars;
+  for (let k = w.boarded; k < held.length; k++) {
+    const [id, values, errors, start, end] = held[k];
+    const n = values.length;
+    if (errors !== null || used + 4 + 2 * n > slots.length) return false;
+    slots[used] = id;
+    slots[used + 1] = start;
+    slots[used + 2] = end;
+    slots[used + 3] = n;
+    let at = used + 4;
+    const holes = Array.isArray(values);
+    for (let i = 0; i < n; i++, at += 2) {
+      const value = values[i];
+      let tag: number = BOARD.TAG_NUMBER;
+      let payload = 0;
+      if (typeof value === "number") payload = value;
+      else if (value === undefined) {
+        tag = holes && !(i in values) ? BOARD.TAG_HOLE : BOARD.TAG_UNDEFINED;
+      } else if (value === null) tag = BOARD.TAG_NULL;
+      else if (value === true) tag = BOARD.TAG_TRUE;
+      else if (value === false) tag = BOARD.TAG_FALSE;
+      else if (typeof value === "string") {
+        const length = value.length;
+        if (length > BOARD.STRING_MAX || charsUsed + length > chars.length) return false;
+        for (let c = 0; c < length; c++) chars[charsUsed + c] = value.charCodeAt(c);
+        tag = BOARD.TAG_STRING;
+        payload = charsUsed * BOARD.STRING_SPAN + length;
+        charsUsed += length;
+      } else return false;
+      slots[at] = tag;
+      slots[at + 1] = payload;
+    }
+    used = at;
+    // Published one by one: a later result that cannot go leaves the
+    // earlier ones readable until the flush that follows.
+    w.boardSlots = used;
+    w.boardChars = charsUsed;
+    w.boarded = k + 1;
+    Atomics.store(header, BOARD.ENTRIES, k + 1);
+  }
+  return true;
+}
+
+/**
+ * Empties the board, once its results have been sent: the generation moves
+ * first, so a reader still at the old entries drops them.
+ *
+ * @param w The worker's state.
+ */
+export function clearBoard(w: WorkerState): void {
+  const board = w.board;
+  if (board === null || w.boarded === 0) return;
+  Atomics.add(board.header, BOARD.GENERATION, 1);
+  Atomics.store(board.header, BOARD.ENTRIES, 0);
+  w.boarded = 0;
+  w.boardSlots = 0;
+  w.boardChars = 0;
+}

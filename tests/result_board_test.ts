@@ -1,0 +1,88 @@
+/**
+ * The result board, both sides at once in one thread: what a worker puts
+ * there is what the pool reads, once, and nothing read survives an emptying.
+ */
+import assert from "node:assert/strict";
+import { clearBoard, postOnBoard } from "../lib/worker/board.ts";
+import type { WorkerState } from "../lib/worker/state.ts";
+import { ResultBoard } from "../lib/transport/result_board.ts";
+import { BOARD, type ChunkResult } from "../lib/_protocol.ts";
+
+/** A worker state with only what the board pieces read. */
+function workerWith(board: ResultBoard, held: ChunkResult[]): WorkerState {
+  return {
+    board: board.memory,
+    held,
+    boarded: 0,
+    boardSlots: 0,
+    boardChars: 0,
+  } as unknown as WorkerState;
+}
+
+Deno.test("the result board carries primitive results as they were", () => {
+  const board = new ResultBoard();
+  const sparse: unknown[] = [1, , 3];
+  const held: ChunkResult[] = [
+    [7, [1.5, -0, NaN, Infinity, undefined, null, true, false, "", "héllo ✓"], null, 10, 11],
+    [8, sparse, null, 11, 12],
+    [9, new Float64Array([4, 5]), null, 12, 13],
+  ];
+  const w = workerWith(board, held);
+  assert.equal(postOnBoard(w), true);
+  const read = board.read();
+  assert.deepEqual(read.map(([id, , , start, end]) => [id, start, end]), [
+    [7, 10, 11],
+    [8, 11, 12],
+    [9, 12, 13],
+  ]);
+  assert.deepEqual(read[0][1], [
+    1.5,
+    -0,
+    NaN,
+    Infinity,
+    undefined,
+    null,
+    true,
+    false,
+    "",
+    "héllo ✓",
+  ]);
+  assert.ok(Object.is(read[0][1][1], -0));
+  assert.ok(!(1 in read[1][1]), "a hole stays a hole");
+  assert.deepEqual(read[2][1], [4, 5]);
+  assert.deepEqual(board.read(), [], "each result is read once");
+});
+
+Deno.test("the result board takes results held later, and refuses what it cannot carry", () => {
+  const board = new ResultBoard();
+  const held: ChunkResult[] = [[1, [1], null, 0, 0]];
+  const w = workerWith(board, held);
+  assert.equal(postOnBoard(w), true);
+  held.push([2, [2], null, 0, 0]);
+  assert.equal(postOnBoard(w), true);
+  assert.deepEqual(board.read().map(([id]) => id), [1, 2]);
+  for (
+    const value of [{}, [1], 1n, Symbol("s"), "x".repeat(BOARD.STRING_MAX + 1), () => {}]
+  ) {
+    held.push([3, [value], null, 0, 0]);
+    assert.equal(postOnBoard(w), false, String(typeof value));
+    held.pop();
+  }
+  held.push([4, [1], [{ index: 0, error: {} as never }], 0, 0]);
+  assert.equal(postOnBoard(w), false, "failed items are sent");
+  held.pop();
+  held.push([5, new Array(BOARD.SLOTS).fill(0), null, 0, 0]);
+  assert.equal(postOnBoard(w), false, "no room");
+});
+
+Deno.test("an emptied board drops what was read of the old one, and starts again", () => {
+  const board = new ResultBoard();
+  const w = workerWith(board, [[1, [1], null, 0, 0]]);
+  postOnBoard(w);
+  clearBoard(w);
+  w.held = [[2, ["two"], null, 0, 0]];
+  postOnBoard(w);
+  assert.deepEqual(board.read().map(([id, values]) => [id, values]), [[2, ["two"]]]);
+  clearBoard(w);
+  assert.deepEqual(board.read(), []);
+});
