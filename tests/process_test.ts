@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { Pool, TaskError, WorkerCrashedError } from "../lib/mod.ts";
-import { bounded, settles } from "./_deadline.ts";
+import { bounded, settles, within } from "./_deadline.ts";
 import { RUN_DENO, runDeno } from "./_io.ts";
 import { needs } from "./_needs.ts";
 
@@ -141,4 +141,48 @@ Deno.test("`new Pool()` checks isolation and resourceLimits at the door", () => 
       String(message),
     );
   }
+});
+
+Deno.test({
+  ...needs(
+    "a worker process sends finished results before it runs a long synchronous task",
+    RUN_DENO,
+    { name: "write", path: ".scratch" },
+    { name: "read", path: ".scratch" },
+  ),
+  fn: bounded(async () => {
+    await Deno.mkdir(".scratch", { recursive: true });
+    const gate = await Deno.realPath(".scratch");
+    const file = `${gate}/gate-${crypto.randomUUID()}`;
+    await using pool = new Pool({
+      workers: 1,
+      isolation: "process",
+      permissions: { read: [gate] },
+    });
+    // Spins, holding its process's thread, until the file appears.
+    const spinning = (path: string | null) => {
+      if (path === null) return "quick";
+      while (true) {
+        try {
+          Deno.statSync(path);
+          return "opened";
+        } catch {
+          // Not there yet.
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 200 }, () => pool.apply(spinning, [null])));
+    const quick = Array.from({ length: 5 }, () => pool.apply(spinning, [null]));
+    const slow = pool.apply(spinning, [file]);
+    try {
+      assert.deepEqual(
+        await within(Promise.all(quick), "the quick calls", 10_000),
+        ["quick", "quick", "quick", "quick", "quick"],
+      );
+    } finally {
+      await Deno.writeTextFile(file, "");
+    }
+    assert.equal(await within(slow, "the slow call", 10_000), "opened");
+    await Deno.remove(file);
+  }),
 });

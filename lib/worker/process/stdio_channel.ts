@@ -7,7 +7,7 @@
  * @module
  */
 
-import { encodeFrame, FrameReader } from "../../_frames.ts";
+import { encodeFrame, encodeResultsFrame, FrameReader } from "../../_frames.ts";
 import type { ToWorker } from "../../_protocol.ts";
 import type { Channel } from "../channel.ts";
 
@@ -28,7 +28,7 @@ export function stdioChannel(): Channel {
   for (const name of TO_STDOUT) console_[name] = console.error.bind(console);
   return {
     post(message) {
-      const frame = encodeFrame(message);
+      const frame = Array.isArray(message) ? encodeResultsFrame(message) : encodeFrame(message);
       // Written whole before the next line runs: a worker that dies next
       // must have said its last word.
       for (let at = 0; at < frame.length;) at += stdout.writeSync(frame.subarray(at));
