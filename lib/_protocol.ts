@@ -36,9 +36,12 @@ export const BOARD = {
   ENTRIES: 1,
   SLOTS: 4096,
   CHARS: 16384,
-  STRING_SPAN: 512,
+  STRING_SPAN: 2048,
   /** Longer strings do not go on the board: their results are sent. */
   STRING_MAX: 256,
+  /** Plain data (objects and arrays) goes there as JSON text up to this long, of this many values. */
+  JSON_MAX: 1024,
+  JSON_VALUES: 64,
   TAG_NUMBER: 0,
   TAG_UNDEFINED: 1,
   TAG_NULL: 2,
@@ -46,6 +49,7 @@ export const BOARD = {
   TAG_FALSE: 4,
   TAG_STRING: 5,
   TAG_HOLE: 6,
+  TAG_JSON: 7,
 } as const;
 
 /**

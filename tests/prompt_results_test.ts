@@ -107,25 +107,37 @@ for (const settle of [false, true]) {
   );
 }
 
-Deno.test(
-  "`Pool.apply()` resolves while a task sent to its worker after it holds the worker's thread",
-  bounded(async () => {
-    await using pool = new Pool({ workers: 1 });
-    await warmed(pool);
-    const gate = new Int32Array(new SharedArrayBuffer(4));
-    const quick = Array.from({ length: 5 }, () => pool.apply(spinning, [null]));
-    const waiting = pool.apply(spinning, [gate]);
-    try {
-      assert.deepEqual(await within(Promise.all(quick), "the quick calls", 10_000), [
-        "quick",
-        "quick",
-        "quick",
-        "quick",
-        "quick",
-      ]);
-    } finally {
-      raise(gate);
-    }
-    assert.equal(await within(waiting, "the waiting call", 10_000), "opened");
-  }),
-);
+/** Returns `kind`'s result at once for `null`, else holds its worker's thread until the gate opens. */
+function spinningWith(kind: string, gate: Int32Array | null): unknown {
+  if (gate === null) {
+    return kind === "number"
+      ? 1
+      : kind === "plain data"
+      ? { quick: [true] }
+      : kind === "a Map"
+      ? new Map([["quick", 1]])
+      : "quick";
+  }
+  while (Atomics.load(gate, 0) === 0);
+  return "opened";
+}
+
+for (const kind of ["number", "string", "plain data", "a Map"]) {
+  Deno.test(
+    `\`Pool.apply()\` resolves with ${kind} while a task sent to its worker after it holds the worker's thread`,
+    bounded(async () => {
+      await using pool = new Pool({ workers: 1 });
+      await warmed(pool);
+      const gate = new Int32Array(new SharedArrayBuffer(4));
+      const quick = Array.from({ length: 5 }, () => pool.apply(spinningWith, [kind, null]));
+      const waiting = pool.apply(spinningWith, [kind, gate]);
+      try {
+        const results = await within(Promise.all(quick), "the quick calls", 10_000);
+        assert.deepEqual(results, Array(5).fill(spinningWith(kind, null)));
+      } finally {
+        raise(gate);
+      }
+      assert.equal(await within(waiting, "the waiting call", 10_000), "opened");
+    }),
+  );
+}

@@ -62,7 +62,28 @@ Deno.test("the result board takes results held later, and refuses what it cannot
   assert.equal(postOnBoard(w), true);
   assert.deepEqual(board.read().map(([id]) => id), [1, 2]);
   for (
-    const value of [{}, [1], 1n, Symbol("s"), "x".repeat(BOARD.STRING_MAX + 1), () => {}]
+    const value of [
+      1n,
+      Symbol("s"),
+      "x".repeat(BOARD.STRING_MAX + 1),
+      () => {},
+      new Map(),
+      new Date(0),
+      [1, , 3],
+      { a: undefined },
+      { a: -0 },
+      [NaN],
+      { toJSON: () => 1 },
+      Object.create(null),
+      new Uint8Array(2),
+      Array.from({ length: BOARD.JSON_VALUES + 1 }, () => 1),
+      { [Symbol("s")]: 1 },
+      {
+        get a() {
+          throw new Error("no");
+        },
+      },
+    ]
   ) {
     held.push([3, [value], null, 0, 0]);
     assert.equal(postOnBoard(w), false, String(typeof value));
@@ -85,4 +106,12 @@ Deno.test("an emptied board drops what was read of the old one, and starts again
   assert.deepEqual(board.read().map(([id, values]) => [id, values]), [[2, ["two"]]]);
   clearBoard(w);
   assert.deepEqual(board.read(), []);
+});
+
+Deno.test("the result board carries plain data as JSON carries it exactly", () => {
+  const board = new ResultBoard();
+  const values = [{}, [], { a: 1, b: [true, null, "x"], c: { d: -1.5 } }, [[1], [2]]];
+  const w = workerWith(board, [[1, values, null, 0, 0]]);
+  assert.equal(postOnBoard(w), true);
+  assert.deepEqual(board.read()[0][1], values);
 });

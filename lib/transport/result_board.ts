@@ -42,9 +42,14 @@ export class ResultBoard {
       // Torn by an emptying mid-read: the generation check below drops it all.
       if (!(n >= 0 && slot + 4 + 2 * n <= slots.length)) return [];
       const values = new Array<unknown>(n);
-      for (let i = 0, at = slot + 4; i < n; i++, at += 2) {
-        const tag = slots[at];
-        if (tag !== BOARD.TAG_HOLE) values[i] = this.#value(tag, slots[at + 1]);
+      try {
+        for (let i = 0, at = slot + 4; i < n; i++, at += 2) {
+          const tag = slots[at];
+          if (tag !== BOARD.TAG_HOLE) values[i] = this.#value(tag, slots[at + 1]);
+        }
+      } catch {
+        // Text torn by an emptying mid-read: the generation check drops it all.
+        return [];
       }
       results.push([slots[slot], values, null, slots[slot + 1], slots[slot + 2]]);
       slot += 4 + 2 * n;
@@ -66,13 +71,23 @@ export class ResultBoard {
         return true;
       case BOARD.TAG_FALSE:
         return false;
-      case BOARD.TAG_STRING: {
-        const offset = Math.floor(payload / BOARD.STRING_SPAN);
-        const length = payload % BOARD.STRING_SPAN;
-        return String.fromCharCode(...this.memory.chars.subarray(offset, offset + length));
-      }
+      case BOARD.TAG_STRING:
+        return this.#text(payload);
+      case BOARD.TAG_JSON:
+        return JSON.parse(this.#text(payload));
       default:
         return undefined;
     }
+  }
+
+  #text(payload: number): string {
+    const offset = Math.floor(payload / BOARD.STRING_SPAN);
+    const length = payload % BOARD.STRING_SPAN;
+    const chars = this.memory.chars.subarray(offset, offset + length);
+    let text = "";
+    for (let at = 0; at < length; at += 256) {
+      text += String.fromCharCode(...chars.subarray(at, at + 256));
+    }
+    return text;
   }
 }

@@ -6,9 +6,10 @@
  *
  * Writing a value there costs a few stores; a message would cost the main
  * thread microseconds to read, which is what holding results saves. So
- * only primitive results (numbers, short strings, booleans, `null`,
- * `undefined`) go on the board; a held result of any other kind is sent
- * instead, before the chunk starts.
+ * only small results go on the board: numbers, short strings, booleans,
+ * `null`, `undefined`, and plain data (objects and arrays of those that JSON
+ * carries exactly); a held result of any other kind is sent instead, before
+ * the chunk starts.
  *
  * A piece of the worker program (see `program.ts`): it runs in the worker,
  * and may use no value imported at run time but the program's other pieces.
@@ -53,14 +54,18 @@ export function postOnBoard(w: WorkerState): boolean {
       } else if (value === null) tag = BOARD.TAG_NULL;
       else if (value === true) tag = BOARD.TAG_TRUE;
       else if (value === false) tag = BOARD.TAG_FALSE;
-      else if (typeof value === "string") {
-        const length = value.length;
-        if (length > BOARD.STRING_MAX || charsUsed + length > chars.length) return false;
-        for (let c = 0; c < length; c++) chars[charsUsed + c] = value.charCodeAt(c);
-        tag = BOARD.TAG_STRING;
+      else {
+        const text = typeof value === "string"
+          ? (value.length > BOARD.STRING_MAX ? null : value)
+          : plainJson(value);
+        if (text === null) return false;
+        const length = text.length;
+        if (charsUsed + length > chars.length) return false;
+        for (let c = 0; c < length; c++) chars[charsUsed + c] = text.charCodeAt(c);
+        tag = typeof value === "string" ? BOARD.TAG_STRING : BOARD.TAG_JSON;
         payload = charsUsed * BOARD.STRING_SPAN + length;
         charsUsed += length;
-      } else return false;
+      }
       slots[at] = tag;
       slots[at + 1] = payload;
     }
@@ -73,6 +78,43 @@ export function postOnBoard(w: WorkerState): boolean {
     Atomics.store(header, BOARD.ENTRIES, k + 1);
   }
   return true;
+}
+
+/**
+ * A result as JSON text, when JSON carries it exactly and it is small:
+ * plain objects and arrays (no holes, no `undefined`, no `-0`, no `NaN`, no
+ * `toJSON`) of numbers, strings, booleans and `null`; else `null`.
+ *
+ * @param value A task's result, not a string.
+ * @returns Its JSON text, or `null`.
+ */
+export function plainJson(value: unknown): string | null {
+  if (typeof value !== "object" || value === null) return null;
+  let budget = BOARD.JSON_VALUES;
+  const plain = (v: unknown): boolean => {
+    if (--budget < 0) return false;
+    if (v === null || typeof v === "boolean" || typeof v === "string") return true;
+    if (typeof v === "number") return Number.isFinite(v) && !Object.is(v, -0);
+    if (typeof v !== "object") return false;
+    const proto = Object.getPrototypeOf(v);
+    if (Array.isArray(v)) {
+      if (proto !== Array.prototype || Object.keys(v).length !== v.length) return false;
+      for (let i = 0; i < v.length; i++) if (!(i in v) || !plain(v[i])) return false;
+      return true;
+    }
+    if (proto !== Object.prototype || Object.getOwnPropertySymbols(v).length > 0) return false;
+    if ("toJSON" in v) return false;
+    for (const key of Object.keys(v)) if (!plain((v as Record<string, unknown>)[key])) return false;
+    return Object.keys(v).length === Object.getOwnPropertyNames(v).length;
+  };
+  try {
+    if (!plain(value)) return null;
+    const text = JSON.stringify(value);
+    return text.length <= BOARD.JSON_MAX ? text : null;
+  } catch {
+    // A getter threw, or a Proxy refused: the result is sent, and fails there if it must.
+    return null;
+  }
 }
 
 /**

@@ -18,7 +18,7 @@
 import { BOARD, CLAIM_DONE, CLAIM_RUNNING, ERROR_TYPES, PACK_MIN } from "../_protocol.ts";
 import { ErrorWriter } from "../_wire.ts";
 import { claim, release, runBatch } from "./batch.ts";
-import { clearBoard, postOnBoard } from "./board.ts";
+import { clearBoard, plainJson, postOnBoard } from "./board.ts";
 import { webWorkerChannel } from "./channel.ts";
 import { die, handle, initialize, pump, reportEnds, runInitializer, workerMain } from "./main.ts";
 import {
@@ -94,6 +94,7 @@ const PIECES: readonly { readonly name: string }[] = [
   sendable,
   // board.ts
   postOnBoard,
+  plainJson,
   clearBoard,
   // stay_awake.ts
   newSpin,
