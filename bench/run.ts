@@ -20,6 +20,7 @@ import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool, SplitFloor } from "./floor_pool.ts";
 import { roundOrder } from "./round_order.ts";
+import { EXIT_CODES, type Interrupt, onInterrupt } from "./interrupt.ts";
 import { bestFinish, workerPaces } from "./schedule_bound.ts";
 
 interface Row {
@@ -677,27 +678,41 @@ async function main(args: string[], io: Io): Promise<number> {
   );
   for (const note of notes) io.out(`note: ${note}\n`);
   let failed = false;
-  for (const [i, name] of names.entries()) {
-    // On a terminal, say what is running: a comparison takes up to a minute.
-    const status = `running ${name} (${i + 1} of ${names.length})...`;
-    if (io.errIsTerminal) io.errRaw(status);
-    let measured: Row[] | Error;
-    try {
-      measured = await inChild(name);
-    } catch (error) {
-      measured = error instanceof Error ? error : new Error(String(error));
+  // Ctrl-C or SIGTERM: end the running comparison, start no other, and write no partial
+  // results.
+  const stopListening = onInterrupt((signal) => interrupt.abort(signal));
+  try {
+    for (const [i, name] of names.entries()) {
+      if (interrupt.signal.aborted) break;
+      // On a terminal, say what is running: a comparison takes up to a minute.
+      const status = `running ${name} (${i + 1} of ${names.length})...`;
+      if (io.errIsTerminal) io.errRaw(status);
+      let measured: Row[] | Error;
+      try {
+        measured = await inChild(name);
+      } catch (error) {
+        measured = error instanceof Error ? error : new Error(String(error));
+      }
+      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
+      if (interrupt.signal.aborted) break;
+      if (measured instanceof Error) {
+        // One broken comparison (a missing program, a refused subprocess) must
+        // not throw away the figures of the others.
+        failed = true;
+        notes.push(`${name} failed: ${measured.message}`);
+        io.out(`${name} failed: ${measured.message}`);
+        continue;
+      }
+      rows.push(...measured);
+      print(measured, io);
     }
-    if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
-    if (measured instanceof Error) {
-      // One broken comparison (a missing program, a refused subprocess) must
-      // not throw away the figures of the others.
-      failed = true;
-      notes.push(`${name} failed: ${measured.message}`);
-      io.out(`${name} failed: ${measured.message}`);
-      continue;
-    }
-    rows.push(...measured);
-    print(measured, io);
+  } finally {
+    stopListening();
+  }
+  if (interrupt.signal.aborted) {
+    const signal: Interrupt = interrupt.signal.reason;
+    io.err(`interrupted (${signal}): no results written`);
+    return EXIT_CODES[signal];
   }
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(
@@ -710,6 +725,9 @@ async function main(args: string[], io: Io): Promise<number> {
   );
   return failed ? 1 : 0;
 }
+
+/** Aborted, with the signal as its reason, on Ctrl-C or SIGTERM: ends the running comparison. */
+const interrupt = new AbortController();
 
 /** The comparisons `--only` names, in their order; all of them without it. */
 function selected(only: string | boolean | undefined): string[] {
@@ -731,6 +749,7 @@ function selected(only: string | boolean | undefined): string[] {
  * a heap, a JIT state or worker threads that another one left behind.
  */
 async function inChild(name: string): Promise<Row[]> {
+  const late = AbortSignal.timeout(COMPARISON_LIMIT_MS);
   const output = await new Deno.Command("deno", {
     args: [
       "run",
@@ -744,10 +763,11 @@ async function inChild(name: string): Promise<Row[]> {
     cwd: new URL("..", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(COMPARISON_LIMIT_MS),
+    // Either sends it SIGTERM.
+    signal: AbortSignal.any([late, interrupt.signal]),
   }).output();
   const decoder = new TextDecoder();
-  if (output.signal === "SIGTERM") {
+  if (late.aborted) {
     throw new Error(`ended after ${COMPARISON_LIMIT_MS / 60_000} minutes without a result`);
   }
   if (!output.success) {
