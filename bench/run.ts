@@ -10,6 +10,11 @@
  * on the PATH; each of its rounds is a fresh `python3` process that reports
  * the time of the measured part only.
  *
+ * The `cluster:` comparisons run `ClusterPool` on a NATS JetStream server
+ * and node processes on this machine, which they start and stop themselves
+ * (see `cluster.ts`); where `nats-server` is missing they are skipped, with
+ * one line that says so.
+ *
  * @module
  */
 
@@ -20,6 +25,19 @@ import * as v8 from "node:v8";
 import { AtomicsCall, AtomicsCallBothWays, AtomicsNumbers, PortWindow } from "./atomics_wakeup.ts";
 import { FloorPool, PackedFloor, programUrl, ShapedFloorPool, SplitFloor } from "./floor_pool.ts";
 import { roundOrder } from "./round_order.ts";
+import {
+  comparisonFlags,
+  Gate,
+  heldTask,
+  isClusterComparison,
+  layout,
+  LocalCluster,
+  natsServerMissing,
+  skippedNote,
+  storePath,
+} from "./cluster.ts";
+import { EXIT_CODES, type Interrupt, onInterrupt } from "./interrupt.ts";
+import { ClusterPool } from "../lib/cluster/mod.ts";
 import { bestFinish, workerPaces } from "./schedule_bound.ts";
 
 interface Row {
@@ -32,6 +50,8 @@ interface Row {
 
 /** Rounds each comparison runs; set from `--rounds`. */
 let rounds = 5;
+/** Where a cluster comparison's server keeps its store; set from `--store`. */
+let store: string | undefined;
 /** How long each contender runs untimed before its first timed round, at least. */
 const WARM_UP_MS = 250;
 /** The longest one comparison may take before its process is ended. */
@@ -334,6 +354,103 @@ async function startPoolProgram(count: number): Promise<void> {
   URL.revokeObjectURL(url);
 }
 
+/**
+ * The cluster contenders' layouts, each on a stream of its own so that its
+ * nodes take only its chunks. On the 2-core machine two workers in all is
+ * the fair setting: one node of 2 workers, or two nodes of 1.
+ */
+const LAYOUTS = [
+  { nodes: 1, workers: 2, stream: "BENCH_1x2" },
+  { nodes: 2, workers: 1, stream: "BENCH_2x1" },
+] as const;
+
+/** The lease of the recovery comparison's nodes, in ms (`--lease`; 10 s by default). */
+const LEASE_MS = 1000;
+
+/** The longest a cluster comparison waits for a task to start or a call to end. */
+const CLUSTER_WAIT_MS = 60_000;
+
+/** Starts this comparison's NATS server, its store in the folder `--store` names. */
+function startCluster(): Promise<LocalCluster> {
+  if (store === undefined) {
+    throw new Error("a cluster comparison needs --store DIR, which `deno task bench` passes it");
+  }
+  return LocalCluster.start(store);
+}
+
+/**
+ * A server, the nodes of `layouts` (started side by side, once for every
+ * round), and a `ClusterPool` on each layout's stream whose `parallelism`
+ * is its worker count, as a local pool's `workers`. `stack` ends them all,
+ * pools first, also when the comparison throws; a Ctrl-C ends the nodes and
+ * the server (see `LocalCluster`).
+ */
+async function clusterPools(
+  stack: AsyncDisposableStack,
+  layouts: readonly (typeof LAYOUTS)[number][],
+): Promise<ClusterPool[]> {
+  const cluster = stack.use(await startCluster());
+  await Promise.all(
+    layouts.flatMap(({ nodes, workers, stream }) =>
+      Array.from(
+        { length: nodes },
+        () => cluster.startNode({ workers, stream, flags: ["--allow-source"] }),
+      )
+    ),
+  );
+  const pools: ClusterPool[] = [];
+  for (const { nodes, workers, stream } of layouts) {
+    const pool = await ClusterPool.connect({
+      servers: cluster.url,
+      stream,
+      parallelism: nodes * workers,
+      name: "bench",
+    });
+    // terminate(), not close(): a call that a failed round left waiting must not hold the end.
+    stack.defer(() => pool.terminate());
+    pools.push(pool);
+  }
+  return pools;
+}
+
+/**
+ * A cluster contender: an untimed call that hands each of the layout's
+ * `workers` a chunk or two, then `job`, timed alone. A node's workers end
+ * after a second idle (its local pool's default `idleTimeout`; the node has
+ * no flag for it), as they may while the other contenders run, so without it
+ * a round could time their start-up too; the local pools' rows time started
+ * workers.
+ */
+function onStartedNodes(
+  pool: ClusterPool,
+  workers: number,
+  job: () => Promise<unknown>,
+): () => Promise<number> {
+  const wake = Array.from({ length: 2 * workers }, (_, i) => i);
+  return async () => {
+    await pool.map(square, wake, { chunkSize: 1 });
+    const started = performance.now();
+    await job();
+    return performance.now() - started;
+  };
+}
+
+/** `promise`, or an error saying what did not happen in `CLUSTER_WAIT_MS`. */
+async function inTime<T>(promise: Promise<T>, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`${what} did not happen in ${CLUSTER_WAIT_MS / 1000} s`)),
+      CLUSTER_WAIT_MS,
+    );
+  });
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Every comparison by name; a name's part before the colon names a group for `--only`. */
 const comparisons: Record<string, () => Promise<void>> = {
   // Per-task overhead: 100,000 tiny tasks queued at once, one call each.
@@ -628,6 +745,127 @@ const comparisons: Record<string, () => Promise<void>> = {
     });
     report("whole process, the seed's pool demo", medians, "ms", 1000);
   },
+
+  // The cluster (lib/cluster/) against the local pool and the plain loop: a NATS JetStream
+  // server and node processes on this machine, started for the comparison and kept for all of
+  // its rounds. Skipped where nats-server is missing.
+
+  // 100,000 tiny items with the default chunk size.
+  async "cluster:tiny"() {
+    const N = 100_000;
+    const items = Array.from({ length: N }, (_, i) => i);
+    await using stack = new AsyncDisposableStack();
+    const [one, two] = await clusterPools(stack, LAYOUTS);
+    const pool = await startedPool({ workers: 2 });
+    stack.defer(() => pool.terminate());
+    await pool.map(square, [1]);
+    const medians = await compare({
+      "plain loop (main thread)": () => {
+        const out = new Array(N);
+        for (let i = 0; i < N; i++) out[i] = square(items[i]);
+        return Promise.resolve(out);
+      },
+      "Pool.map, 1 process × 2 workers": () => pool.map(square, items),
+      [`ClusterPool.map, ${layout(1, 2)}`]: onStartedNodes(one, 2, () => one.map(square, items)),
+      [`ClusterPool.map, ${layout(2, 1)}`]: onStartedNodes(two, 2, () => two.map(square, items)),
+    });
+    report("cluster: map(square, 1e5 numbers)", medians, "ns/item", N / 1000);
+  },
+
+  // CPU-bound: the job of the cpu comparison, 64 items of about 15 ms, a chunk each.
+  async "cluster:cpu"() {
+    const items = Array.from({ length: 64 }, () => ITEM);
+    await using stack = new AsyncDisposableStack();
+    const [one, two] = await clusterPools(stack, LAYOUTS);
+    const job = (pool: ClusterPool) =>
+      onStartedNodes(pool, 2, () => pool.map(spin, items, { chunkSize: 1 }));
+    const medians = await compare({
+      "plain loop: items.map(spin) (main thread)": () => Promise.resolve(items.map(spin)),
+      "Pool.map, 1 process × 2 workers, started": () => timedOnStartedPool(2, items),
+      [`ClusterPool.map, ${layout(1, 2)}`]: job(one),
+      [`ClusterPool.map, ${layout(2, 1)}`]: job(two),
+    });
+    report("cluster: 64 x spin(12), about 1 s of work", medians, "ms/job", 1000);
+  },
+
+  // Latency: one awaited apply at a time, on the cluster and on a local pool.
+  async "cluster:apply"() {
+    const N = 200;
+    await using stack = new AsyncDisposableStack();
+    const [remote] = await clusterPools(stack, [LAYOUTS[0]]);
+    const pool = await startedPool({ workers: 2 });
+    stack.defer(() => pool.terminate());
+    await pool.apply(square, [1]);
+    const medians = await compare({
+      "Pool.apply, awaited, 1 process × 2 workers": async () => {
+        for (let i = 0; i < N; i++) await pool.apply(square, [i]);
+      },
+      [`ClusterPool.apply, awaited, ${layout(1, 2)}`]: onStartedNodes(remote, 2, async () => {
+        for (let i = 0; i < N; i++) await remote.apply(square, [i]);
+      }),
+    });
+    report("cluster: one awaited call", medians, "µs/call", N);
+  },
+
+  // Recovery: two nodes of 1 worker with a known lease each hold one of a call's two chunks
+  // (tasks held at a Gate), one is SIGKILLed, and its chunk must lapse and run on the other.
+  async "cluster:recovery"() {
+    await using stack = new AsyncDisposableStack();
+    const spec = {
+      workers: 1,
+      stream: "BENCH_RECOVERY",
+      leaseMs: LEASE_MS,
+      flags: ["--allow-source", "--task-net", "127.0.0.1"],
+    };
+    const cluster = stack.use(await startCluster());
+    const gate = new Gate();
+    stack.defer(() => gate.close());
+    // The node that survives every round; the one killed is started afresh before each.
+    await cluster.startNode(spec);
+    const pool = await ClusterPool.connect({
+      servers: cluster.url,
+      stream: spec.stream,
+      parallelism: 2,
+      name: "bench",
+    });
+    stack.defer(() => pool.terminate());
+    const restarts: number[] = [];
+    const measured = "SIGKILL → the chunk's result at the caller";
+    const medians = await compare({
+      [measured]: async () => {
+        const victim = await cluster.startNode(spec);
+        gate.reset();
+        // A node of 1 worker holds one chunk at a time: each node takes one.
+        const call = pool.map(heldTask, [gate.port, gate.port], { chunkSize: 1 });
+        await Promise.race([gate.arrived(2, CLUSTER_WAIT_MS), call]);
+        const killed = performance.now();
+        await cluster.kill(victim);
+        // The survivor's own chunk ends now; the victim's runs again once its lease lapses.
+        gate.release();
+        const results = await inTime(call, "the killed node's chunk coming back");
+        const done = performance.now();
+        if (gate.arrivals.length !== 3 || results.join() !== `${gate.port},${gate.port}`) {
+          throw new Error(
+            `expected the killed node's chunk to run again once, saw ${gate.arrivals.length} ` +
+              `starts and results ${JSON.stringify(results)}`,
+          );
+        }
+        restarts.push(gate.arrivals[2] - killed);
+        return done - killed;
+      },
+    });
+    report(
+      `cluster: a node SIGKILLed holding a chunk, ${layout(2, 1)}`,
+      new Map([
+        [`the lease: --lease ${LEASE_MS} (set, not measured)`, LEASE_MS],
+        // The last entries are the timed rounds; the untimed warm-up ran first.
+        ["SIGKILL → the chunk starts again on the other node", median(restarts.slice(-rounds))],
+        [measured, medians.get(measured) ?? NaN],
+      ]),
+      "ms",
+      1000,
+    );
+  },
 };
 
 const USAGE = `Usage: deno task bench [--rounds N] [--only NAME[,NAME...]]
@@ -637,7 +875,10 @@ rounds (default 5), prints medians and ratios, and writes the figures to
 bench/results/latest.json. Exit code 1 if a comparison failed.
 
 Comparisons (a name before the colon picks the group, as in --only map):
-${wrap(Object.keys(comparisons).join(", "), 78, "  ")}`;
+${wrap(Object.keys(comparisons).join(", "), 78, "  ")}
+
+The cluster comparisons start a nats-server and node processes of their own;
+where nats-server is not installed they are skipped, with a note.`;
 
 /** `text` broken at spaces into lines of at most `width` characters, each after `indent`. */
 function wrap(text: string, width: number, indent: string): string {
@@ -659,6 +900,7 @@ async function main(args: string[], io: Io): Promise<number> {
     rounds: { type: "string" },
     only: { type: "string" },
     comparison: { type: "string" },
+    store: { type: "string" },
     help: { type: "boolean", short: "h" },
   });
   if (values.help === true) {
@@ -666,9 +908,16 @@ async function main(args: string[], io: Io): Promise<number> {
     return 0;
   }
   rounds = integerFlag("rounds", values.rounds, 5, { min: 1, max: 1000 });
+  if (typeof values.store === "string") store = values.store;
   if (typeof values.comparison === "string") return await measure(values.comparison, io);
 
-  const names = selected(values.only);
+  let names = selected(values.only);
+  const cluster = names.filter(isClusterComparison);
+  const missing = cluster.length > 0 ? await natsServerMissing() : undefined;
+  if (missing !== undefined) {
+    notes.push(skippedNote(missing, cluster));
+    names = names.filter((name) => !isClusterComparison(name));
+  }
   io.out(
     `Deno ${Deno.version.deno}, ${navigator.hardwareConcurrency} cores, ${rounds} round${
       rounds === 1 ? "" : "s"
@@ -677,27 +926,41 @@ async function main(args: string[], io: Io): Promise<number> {
   );
   for (const note of notes) io.out(`note: ${note}\n`);
   let failed = false;
-  for (const [i, name] of names.entries()) {
-    // On a terminal, say what is running: a comparison takes up to a minute.
-    const status = `running ${name} (${i + 1} of ${names.length})...`;
-    if (io.errIsTerminal) io.errRaw(status);
-    let measured: Row[] | Error;
-    try {
-      measured = await inChild(name);
-    } catch (error) {
-      measured = error instanceof Error ? error : new Error(String(error));
+  // Ctrl-C or SIGTERM: end the running comparison (a cluster one stops its server and nodes
+  // first), start no other, and write no partial results.
+  const stopListening = onInterrupt((signal) => interrupt.abort(signal));
+  try {
+    for (const [i, name] of names.entries()) {
+      if (interrupt.signal.aborted) break;
+      // On a terminal, say what is running: a comparison takes up to a minute.
+      const status = `running ${name} (${i + 1} of ${names.length})...`;
+      if (io.errIsTerminal) io.errRaw(status);
+      let measured: Row[] | Error;
+      try {
+        measured = await inChild(name);
+      } catch (error) {
+        measured = error instanceof Error ? error : new Error(String(error));
+      }
+      if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
+      if (interrupt.signal.aborted) break;
+      if (measured instanceof Error) {
+        // One broken comparison (a missing program, a refused subprocess) must
+        // not throw away the figures of the others.
+        failed = true;
+        notes.push(`${name} failed: ${measured.message}`);
+        io.out(`${name} failed: ${measured.message}`);
+        continue;
+      }
+      rows.push(...measured);
+      print(measured, io);
     }
-    if (io.errIsTerminal) io.errRaw(`\r${" ".repeat(status.length)}\r`);
-    if (measured instanceof Error) {
-      // One broken comparison (a missing program, a refused subprocess) must
-      // not throw away the figures of the others.
-      failed = true;
-      notes.push(`${name} failed: ${measured.message}`);
-      io.out(`${name} failed: ${measured.message}`);
-      continue;
-    }
-    rows.push(...measured);
-    print(measured, io);
+  } finally {
+    stopListening();
+  }
+  if (interrupt.signal.aborted) {
+    const signal: Interrupt = interrupt.signal.reason;
+    io.err(`interrupted (${signal}): no results written`);
+    return EXIT_CODES[signal];
   }
   await Deno.mkdir(new URL("./results/", import.meta.url), { recursive: true });
   await Deno.writeTextFile(
@@ -710,6 +973,9 @@ async function main(args: string[], io: Io): Promise<number> {
   );
   return failed ? 1 : 0;
 }
+
+/** Aborted, with the signal as its reason, on Ctrl-C or SIGTERM: ends the running comparison. */
+const interrupt = new AbortController();
 
 /** The comparisons `--only` names, in their order; all of them without it. */
 function selected(only: string | boolean | undefined): string[] {
@@ -731,23 +997,28 @@ function selected(only: string | boolean | undefined): string[] {
  * a heap, a JIT state or worker threads that another one left behind.
  */
 async function inChild(name: string): Promise<Row[]> {
+  // A cluster comparison's process may write its server's store, and nothing else.
+  const clusterStore = isClusterComparison(name) ? storePath(tempRoot()) : "";
+  const late = AbortSignal.timeout(COMPARISON_LIMIT_MS);
   const output = await new Deno.Command("deno", {
     args: [
       "run",
-      `--allow-run=python3,deno,${Deno.execPath()}`,
+      ...comparisonFlags(name, { execPath: Deno.execPath(), store: clusterStore }),
       new URL(import.meta.url).pathname,
       "--comparison",
       name,
       "--rounds",
       String(rounds),
+      ...(clusterStore ? ["--store", clusterStore] : []),
     ],
     cwd: new URL("..", import.meta.url).pathname,
     stdout: "piped",
     stderr: "piped",
-    signal: AbortSignal.timeout(COMPARISON_LIMIT_MS),
+    // Either sends it SIGTERM, on which a cluster comparison ends its processes first.
+    signal: AbortSignal.any([late, interrupt.signal]),
   }).output();
   const decoder = new TextDecoder();
-  if (output.signal === "SIGTERM") {
+  if (late.aborted) {
     throw new Error(`ended after ${COMPARISON_LIMIT_MS / 60_000} minutes without a result`);
   }
   if (!output.success) {
@@ -756,6 +1027,15 @@ async function inChild(name: string): Promise<Row[]> {
   }
   const last = decoder.decode(output.stdout).trim().split("\n").at(-1) ?? "";
   return JSON.parse(last);
+}
+
+/**
+ * The system's folder for temporary files: `$TMPDIR` where the bench may read
+ * it (`deno task bench` may), else `/tmp`.
+ */
+function tempRoot(): string {
+  const allowed = Deno.permissions.querySync({ name: "env", variable: "TMPDIR" }).state;
+  return (allowed === "granted" ? Deno.env.get("TMPDIR") : undefined) || "/tmp";
 }
 
 /** Runs one comparison in this process and prints its rows as JSON, for `inChild`. */
