@@ -57,6 +57,25 @@ Deno.test({
       }
     });
 
+    await t.step("nodes() lists each node with its workers and Deno version", async () => {
+      const nodes = await within(pool.nodes(), "nodes()", LONG_MS);
+      assert.equal(nodes.length, 2);
+      for (const node of nodes) {
+        assert.equal(node.workers, 2);
+        assert.equal(node.isolation, "thread");
+        assert.equal(node.deno, Deno.version.deno);
+        assert.equal(node.busy, 0);
+        assert.match(node.name, /^\d+$/);
+      }
+      const other = await ClusterPool.connect({ servers: cluster.url, stream: "NOBODY" });
+      try {
+        assert.deepEqual(await other.nodes({ waitMs: 100 }), []);
+        await assert.rejects(other.nodes({ waitMs: 0 }), RangeError);
+      } finally {
+        await other.terminate();
+      }
+    });
+
     await t.step("empty input resolves with nothing", async () => {
       assert.deepEqual(await pool.map((n: number) => n, []), []);
       const seen: number[] = [];

@@ -148,8 +148,27 @@ export function cancelSubject(stream: string): string {
   return `${stream.toLowerCase()}.cancel`;
 }
 
+/** Where the nodes answer who they are: plain NATS, outside the stream. */
+export function nodesSubject(stream: string): string {
+  return `${stream.toLowerCase()}.nodes`;
+}
+
+/** What a node says of itself, asked on {@linkcode nodesSubject}. */
+export interface NodeInfo {
+  /** Its name in timelines (`--name`, or its process id). */
+  readonly name: string;
+  /** Its local workers: the chunks it runs at once. */
+  readonly workers: number;
+  /** Chunks it holds now. */
+  readonly busy: number;
+  /** Its workers: threads or processes. */
+  readonly isolation: "thread" | "process";
+  /** The Deno that runs it. */
+  readonly deno: string;
+}
+
 /** Everything that travels encoded. */
-export type Message = ChunkMessage | NodeRequest | Plan | Missing | Cancel;
+export type Message = ChunkMessage | NodeRequest | Plan | Missing | Cancel | NodeInfo;
 
 /** A message's bytes. Throws what `structuredClone` would for a value that cannot be sent. */
 export function encode(message: Message): Uint8Array {

@@ -39,7 +39,9 @@ import {
   encode,
   KEEP,
   maxDeliveriesSubject,
+  type NodeInfo,
   type NodeRequest,
+  nodesSubject,
   UNWANTED,
 } from "./_messages.ts";
 import { ClusterStream } from "./_stream.ts";
@@ -385,6 +387,35 @@ export class ClusterPool implements TaskPool {
     options: IMapOptions = {},
   ): AsyncIterableIterator<R> {
     return this.#streamOf<R>(fn, items, options, false);
+  }
+
+  /**
+   * The nodes pulling from this pool's stream now, as each says of itself:
+   * its name, workers, chunks held, kind of workers and Deno version. Nodes
+   * answer within `waitMs`; none: an empty list.
+   *
+   * @param options How long to wait for answers, in ms (500).
+   * @returns One entry per node that answered.
+   */
+  async nodes({ waitMs = 500 }: { waitMs?: number } = {}): Promise<NodeInfo[]> {
+    positiveInteger("waitMs", waitMs);
+    const nodes: NodeInfo[] = [];
+    try {
+      const answers = await this.#nc.requestMany(nodesSubject(this.#stream), undefined, {
+        strategy: "timer",
+        maxWait: waitMs,
+      });
+      for await (const answer of answers) {
+        try {
+          nodes.push(decode<NodeInfo>(answer.data));
+        } catch {
+          // Not a node's answer: left out.
+        }
+      }
+    } catch {
+      // No node listens ("no responders"), or the connection is closed.
+    }
+    return nodes;
   }
 
   /** Stops taking calls; every `map`-like call already made runs to completion. */

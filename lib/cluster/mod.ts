@@ -22,6 +22,7 @@ export {
   type TlsOptions,
 } from "./cluster_pool.ts";
 export { type NodeOptions, runNode } from "./node.ts";
+export type { NodeInfo } from "./_messages.ts";
 export type { NodeHandle } from "./node.ts";
 export type {
   AnyFunction,

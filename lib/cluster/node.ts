@@ -25,7 +25,9 @@ import {
   DEFAULTS,
   encode,
   type Missing,
+  type NodeInfo,
   type NodeRequest,
+  nodesSubject,
   type Outcome,
   type Plan,
   UNWANTED,
@@ -129,6 +131,8 @@ class Node {
   #slots: Promise<void>[];
   #stopped: Promise<void> | null = null;
   #running: Running = new Map();
+  /** Chunks held now. */
+  #busy = 0;
 
   constructor(
     nc: NatsConnection,
@@ -143,6 +147,19 @@ class Node {
     nc.subscribe(cancelSubject(options.stream), {
       callback: (error, msg) => {
         if (error === null) this.#cancel(msg.data);
+      },
+    });
+    nc.subscribe(nodesSubject(options.stream), {
+      callback: (error, msg) => {
+        if (error !== null) return;
+        const info: NodeInfo = {
+          name: options.name ?? String(Deno.pid),
+          workers: options.workers,
+          busy: this.#busy,
+          isolation: options.isolation ?? "thread",
+          deno: Deno.version.deno,
+        };
+        msg.respond(encode(info));
       },
     });
     // One pull loop per worker: a node asks for a chunk only when a slot is
@@ -170,7 +187,13 @@ class Node {
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      if (msg !== null) await this.#handle(msg);
+      if (msg === null) continue;
+      this.#busy++;
+      try {
+        await this.#handle(msg);
+      } finally {
+        this.#busy--;
+      }
     }
   }
 
@@ -590,7 +613,9 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
     );
     return 1;
   }
-  io.err(`node: pulling from ${stream} with ${options.workers} workers`);
+  io.err(
+    `node: pulling from ${stream} with ${options.workers} ${isolation} workers (Deno ${Deno.version.deno})`,
+  );
   const stopped = new Promise<void>((resolve) => {
     const onSignal = () => resolve();
     stop?.addEventListener("abort", onSignal, { once: true });
