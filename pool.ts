@@ -190,9 +190,9 @@ export async function main(args: string[], io: Io): Promise<number> {
   if (recorder) {
     io.out("");
     io.out(
-      `${numbers.length.toLocaleString("en-US")} numbers on ${workers} workers in ${
-        formatMs(wallMs)
-      }, pool start-up included:`,
+      `${numbers.length.toLocaleString("en-US")} numbers on ${
+        typeof values.cluster === "string" ? "the cluster's nodes" : `${workers} workers`
+      } in ${formatMs(wallMs)}, pool start-up included:`,
     );
     io.out(renderTimeline(recorder.spans, { from: 0, style: chartStyle(io) }));
   }

@@ -6,6 +6,7 @@
  * @module
  */
 
+import { PoolClosedError, TaskError, WorkerCrashedError, WorkerInitError } from "../lib/errors.ts";
 import { parseArgs, type ParseArgsConfig } from "node:util";
 
 /** Bad command-line input: printed as one line, exit code 2. */
@@ -158,6 +159,15 @@ export async function runScript(
     if (error instanceof UsageError) {
       io.err(`error: ${oneLine(error.message)} (see --help)`);
       return 2;
+    }
+    // The pool's own failures (a node that refuses a task, a worker that
+    // cannot start) are the program's outcome, not a bug: one line, exit 1.
+    if (
+      error instanceof TaskError || error instanceof WorkerCrashedError ||
+      error instanceof WorkerInitError || error instanceof PoolClosedError
+    ) {
+      io.err(`error: ${oneLine(error.message)}`);
+      return 1;
     }
     throw error;
   }

@@ -52,6 +52,12 @@ Deno.test("node.ts bad flags get one line on stderr and exit code 2", async () =
     [["--stream", "a.b"], /^error: --stream must be letters/],
     [["stray"], /^error: Unexpected argument 'stray'/],
     [["--tls-cert", "node.pem"], /^error: --tls-cert and --tls-key go together/],
+    ...(Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state === "granted"
+      ? []
+      : [[["--isolation", "process"], /^error: --isolation process starts Deno/]] as [
+        string[],
+        RegExp,
+      ][]),
   ];
   for (const [args, pattern] of cases) {
     const io = capture();

@@ -223,8 +223,8 @@ Deno.test({
           "Squared numbers: [1, 4, 9, 16, 25, 36, 49, 64, 81, 100, 121, 144]",
         );
         assert.ok(
-          io.stdout.some((line) => line.includes("node ")),
-          "the timeline has a row per node",
+          io.stdout.some((line) => /^node \d+ w\d+ /.test(line)),
+          `the timeline has a row per node and worker:\n${io.stdout.join("\n")}`,
         );
       },
     );

@@ -109,6 +109,7 @@ export class ClusterCall {
       fn: this.#spec.fn,
       spread: this.#spec.spread,
       items,
+      ...(this.#host.recorder === undefined ? {} : { record: true }),
     };
     let bytes: Uint8Array;
     try {
@@ -307,19 +308,34 @@ export class ClusterCall {
     if (fresh.length > 0) this.#onOutcomes(sent.start, fresh);
   }
 
-  /** Records the chunk's node and times, when the pool has a recorder. */
+  /**
+   * Records, when the pool has a recorder, which worker of which node ran
+   * which items of the chunk and when (on the node's clock); the chunk as a
+   * whole, on a row of its node, where the node did not say.
+   */
   #record(sent: Sent, report: Report & { type: "result" }): void {
     const recorder = this.#host.recorder;
     if (recorder === undefined) return;
     const { start, size } = sent;
-    const last = start + size - 1;
+    const label = (from: number, to: number) => from === to ? `${from}` : `${from}..${to}`;
     try {
-      recorder.record(
-        `node ${report.node}`,
-        report.start,
-        report.end,
-        last === start ? `${start}` : `${start}..${last}`,
-      );
+      const stretches = Array.isArray(report.stretches) ? report.stretches : [];
+      for (const [worker, from, to, first, last] of stretches) {
+        recorder.record(
+          `node ${report.node} ${worker}`,
+          from,
+          to,
+          label(start + first, start + last),
+        );
+      }
+      if (stretches.length === 0) {
+        recorder.record(
+          `node ${report.node}`,
+          report.start,
+          report.end,
+          label(start, start + size - 1),
+        );
+      }
     } catch (error) {
       this.#onError(error);
     }

@@ -9,7 +9,7 @@
 import { type ModuleTask, type Pool, WorkerCrashedError } from "../mod.ts";
 import { TaskError } from "../errors.ts";
 import type { ErrorWriter } from "../_wire.ts";
-import type { ChunkMessage, Crash, Outcome, Plan } from "./_messages.ts";
+import type { ChunkMessage, Crash, Outcome, Plan, Stretch } from "./_messages.ts";
 
 /**
  * How long a finished item's outcome may wait to travel with others. A
@@ -30,10 +30,16 @@ export interface RunHost {
   report(outcomes: Outcome[], crashes: Crash[]): void;
 }
 
-/** A task of the local pool: one that takes an item, one that takes an argument list. */
+/**
+ * A task of the local pool: one that takes an item, one that takes an
+ * argument list, and the same two returning `[worker, start, end, value]`,
+ * for a timeline.
+ */
 export interface LocalTask {
   readonly single: ModuleTask<(item: unknown) => unknown>;
   readonly spread: ModuleTask<(args: unknown[]) => unknown>;
+  readonly recordSingle: ModuleTask<(item: unknown) => unknown>;
+  readonly recordSpread: ModuleTask<(args: unknown[]) => unknown>;
 }
 
 /** Runs the items of one chunk that its plan names. */
@@ -50,6 +56,8 @@ export class ChunkRun {
   #crashes: Map<number, number>;
   #crashesChanged = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  /** Which worker ran which items, when the chunk asked for a record. */
+  readonly stretches: Stretch[] = [];
 
   constructor(
     host: RunHost,
@@ -131,15 +139,17 @@ export class ChunkRun {
 
   async #runPart(offsets: number[]): Promise<void> {
     if (offsets.length === 0 || this.#signal.aborted) return;
-    const spread = this.#chunk.spread;
+    const { spread, record } = this.#chunk;
+    const task = record
+      ? (spread ? this.#task.recordSpread : this.#task.recordSingle)
+      : (spread ? this.#task.spread : this.#task.single);
     const items = offsets.map((offset) => this.#chunk.items[offset]);
     let settled: PromiseSettledResult<unknown>[];
     try {
-      settled = await this.#host.pool.mapSettled(
-        spread ? this.#task.spread : this.#task.single,
-        items as unknown[][],
-        { signal: this.#signal, chunkSize: items.length },
-      ) as PromiseSettledResult<unknown>[];
+      settled = await this.#host.pool.mapSettled(task, items as unknown[][], {
+        signal: this.#signal,
+        chunkSize: items.length,
+      }) as PromiseSettledResult<unknown>[];
     } catch (error) {
       if (this.#signal.aborted) return;
       // The whole part failed (its items could not be sent to a worker, say):
@@ -151,7 +161,8 @@ export class ChunkRun {
     settled.forEach((outcome, i) => {
       const offset = offsets[i];
       if (outcome.status === "fulfilled") {
-        this.#settle({ offset, ok: true, value: outcome.value });
+        const value = record ? this.#stretch(offset, outcome.value) : outcome.value;
+        this.#settle({ offset, ok: true, value });
       } else if (outcome.reason instanceof WorkerCrashedError) {
         if (this.#crashed(offset)) again.push(offset);
         else this.#settle(this.#crashOutcome(offset, outcome.reason));
@@ -162,6 +173,18 @@ export class ChunkRun {
     // An item that killed its worker is tried again alone, so that its
     // crashes are its own.
     await Promise.all(again.map((offset) => this.#runPart([offset])));
+  }
+
+  /** Notes which worker ran an item, and when; returns the item's value. */
+  #stretch(offset: number, recorded: unknown): unknown {
+    const [worker, start, end, value] = recorded as [string, number, number, unknown];
+    const last = this.stretches[this.stretches.length - 1];
+    if (last !== undefined && last[0] === worker && last[4] === offset - 1) {
+      this.stretches[this.stretches.length - 1] = [worker, last[1], end, last[3], offset];
+    } else {
+      this.stretches.push([worker, start, end, offset, offset]);
+    }
+    return value;
   }
 
   /** Counts a crash of `offset`; whether it may be tried again. */

@@ -48,7 +48,16 @@ export interface ChunkMessage {
   /** Each item is an argument list: `fn(...item)`. */
   readonly spread: boolean;
   readonly items: unknown[];
+  /** Whether the caller records a timeline: the node then says which worker ran what, and when. */
+  readonly record?: boolean;
 }
+
+/**
+ * A stretch of a chunk one worker of a node ran: `[worker, start, end,
+ * first offset, last offset]`, times in ms since the epoch on the node's
+ * clock; the worker `w3` (thread 3) or `p4242` (process 4242).
+ */
+export type Stretch = readonly [string, number, number, number, number];
 
 /**
  * What a node sends the caller on `reply`. `wanted` and `result` are
@@ -95,6 +104,8 @@ export type NodeRequest =
     readonly node: string;
     readonly start: number;
     readonly end: number;
+    /** Which worker ran which items, when the chunk asked for a record. */
+    readonly stretches?: Stretch[];
   };
 
 /** An item's local worker crashes so far: `[offset, count]`. */

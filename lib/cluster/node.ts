@@ -32,7 +32,7 @@ import {
   type Plan,
   UNWANTED,
 } from "./_messages.ts";
-import { ChunkRun } from "./_chunk_run.ts";
+import { ChunkRun, type LocalTask } from "./_chunk_run.ts";
 import { integerFlag, type Lines, parseFlags, runMain, UsageError } from "./_cli.ts";
 
 /** What a node runs with: see `--help`. */
@@ -300,6 +300,7 @@ class Node {
           node: name,
           start,
           end: Recorder.now(),
+          ...(chunk.record ? { stretches: run.stretches } : {}),
         });
         if (!Array.isArray(answer)) return answer;
         outcomes = run.outcomesAt(answer);
@@ -457,10 +458,7 @@ function isNoResponders(error: unknown): boolean {
  * worker, never in this program, which holds the node's network access: the
  * module that wraps it carries it as a string.
  */
-function taskOf(fn: FunctionSpec): {
-  single: ModuleTask<(item: unknown) => unknown>;
-  spread: ModuleTask<(args: unknown[]) => unknown>;
-} {
+function taskOf(fn: FunctionSpec): LocalTask {
   const body = fn.kind === "source"
     ? `const source = ${JSON.stringify(fn.source)};
 const sourceUrl = ${JSON.stringify(`\n//# sourceURL=task:${fn.name || "anonymous"}\n`)};
@@ -480,9 +478,25 @@ if (typeof fn !== "function") throw new TypeError(${
     encodeURIComponent(`${body}
 export const single = (item) => fn(item);
 export const spread = (args) => fn(...args);
+const worker = globalThis.name?.startsWith?.("pool-worker-")
+  ? "w" + globalThis.name.slice(12)
+  : "p" + Deno.pid;
+const recorded = (run) => {
+  const start = performance.timeOrigin + performance.now();
+  const value = run();
+  const done = (value) => [worker, start, performance.timeOrigin + performance.now(), value];
+  return typeof value?.then === "function" ? Promise.resolve(value).then(done) : done(value);
+};
+export const recordSingle = (item) => recorded(() => fn(item));
+export const recordSpread = (args) => recorded(() => fn(...args));
 `)
   }`;
-  return { single: new ModuleTask(url, "single"), spread: new ModuleTask(url, "spread") };
+  return {
+    single: new ModuleTask(url, "single"),
+    spread: new ModuleTask(url, "spread"),
+    recordSingle: new ModuleTask(url, "recordSingle"),
+    recordSpread: new ModuleTask(url, "recordSpread"),
+  };
 }
 
 const HELP = `A node of a cluster pool: runs the chunks of a NATS JetStream stream.
@@ -505,7 +519,8 @@ Options:
   --modules PREFIX   run module tasks whose URL starts with PREFIX (repeatable)
   --task-read PATH   let tasks read PATH (repeatable; module files need it)
   --task-net HOST    let tasks reach HOST (repeatable)
-  --isolation KIND   thread (default) or process
+  --isolation KIND   thread (default) or process (the node then needs
+                     --allow-run for Deno itself)
   --name NAME        the node's name in timelines (default: its process id)
   --user NAME        NATS user, with --pass
   --pass SECRET      NATS password
@@ -603,6 +618,14 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
     isolation,
     ...(typeof values.name === "string" ? { name: values.name } : {}),
   };
+  if (
+    isolation === "process" &&
+    Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state !== "granted"
+  ) {
+    throw new UsageError(
+      `--isolation process starts Deno for each worker: run the node with --allow-run=${Deno.execPath()}`,
+    );
+  }
   let node: NodeHandle;
   try {
     node = await runNode(options);
