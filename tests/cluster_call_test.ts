@@ -90,12 +90,18 @@ Deno.test("ClusterCall takes each item's outcome once, however often it comes", 
   assert.deepEqual(taken.map(([index]) => index), [101, 100, 102]);
 });
 
-Deno.test("ClusterCall ignores outcomes at offsets outside the chunk", () => {
+Deno.test("ClusterCall ignores outcomes that are not ones, or at offsets outside the chunk", () => {
   const fake = fakeHost();
   const { call, taken } = callOf(fake, 2);
   call.plan(0, true);
   call.progress(report("progress", [ok(-1), ok(2), ok(0.5), { ...ok(0), offset: NaN }]));
-  assert.deepEqual(taken, []);
+  call.progress(report("progress", [null, 1, { offset: 0 }] as unknown as Outcome[]));
+  call.progress(
+    { ...report("progress", [ok(1)]), crashes: 7 } as unknown as NodeRequest & {
+      type: "progress";
+    },
+  );
+  assert.deepEqual(taken.map(([index]) => index), [101]);
 });
 
 Deno.test("ClusterCall blames the first unfinished item when a chunk is delivered again", () => {

@@ -179,7 +179,7 @@ export class ClusterCall {
     const sent = this.#chunks.get(report.chunk);
     if (this.#ended || sent === undefined) return;
     this.#countCrashes(sent, report.crashes);
-    this.#take(report.chunk, sent, report.outcomes);
+    if (Array.isArray(report.outcomes)) this.#take(report.chunk, sent, report.outcomes);
   }
 
   /**
@@ -285,7 +285,10 @@ export class ClusterCall {
   }
 
   #countCrashes(sent: Sent, crashes: readonly Crash[]): void {
-    for (const [offset, count] of crashes) {
+    if (!Array.isArray(crashes)) return;
+    for (const crash of crashes) {
+      if (!Array.isArray(crash)) continue;
+      const [offset, count] = crash;
       if (count > (sent.crashes.get(offset) ?? 0)) sent.crashes.set(offset, count);
     }
   }
@@ -294,6 +297,9 @@ export class ClusterCall {
   #take(chunk: number, sent: Sent, outcomes: readonly Outcome[]): void {
     const fresh: Outcome[] = [];
     for (const outcome of outcomes) {
+      if (typeof outcome !== "object" || outcome === null || typeof outcome.ok !== "boolean") {
+        continue;
+      }
       const offset = outcome.offset;
       if (!Number.isInteger(offset) || offset < 0 || offset >= sent.size) continue;
       if (sent.done[offset] === 1) continue;

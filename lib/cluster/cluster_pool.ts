@@ -487,6 +487,15 @@ export class ClusterPool implements TaskPool {
     } catch {
       return;
     }
+    try {
+      this.#take(request, msg);
+    } catch {
+      // A message no node of this library would send: dropped, whoever sent
+      // it, rather than let it throw inside the client's callback.
+    }
+  }
+
+  #take(request: NodeRequest, msg: Msg): void {
     const call = this.#calls.get(request.call);
     switch (request.type) {
       case "wanted": {

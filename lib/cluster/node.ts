@@ -437,7 +437,12 @@ function planOf(answer: Uint8Array): Plan | null {
   if (answer.length === 1 && answer[0] === UNWANTED[0]) return null;
   try {
     const plan = decode<Plan>(answer);
-    return Array.isArray(plan.todo) && plan.todo.length > 0 ? plan : null;
+    const pair = (crash: unknown) =>
+      Array.isArray(crash) && crash.length === 2 && crash.every(Number.isInteger);
+    const valid = Array.isArray(plan.todo) && plan.todo.length > 0 &&
+      Array.isArray(plan.crashes) && plan.crashes.every(pair) &&
+      Number.isInteger(plan.maxCrashes) && plan.maxCrashes > 0;
+    return valid ? plan : null;
   } catch {
     return null;
   }
