@@ -74,6 +74,12 @@ export interface NodeHandle {
 /** How long a node waits for a caller's answer before it lets the chunk go back. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
+/** Pauses between questions to a caller that no one answers for, before it is taken for gone. */
+const GONE_PAUSES_MS = [250, 500, 1000, 2000];
+
+/** Inboxes of callers taken for gone that a node remembers, at most. */
+const GONE_REMEMBERED = 10_000;
+
 /**
  * Starts a node: connects, makes the stream and the consumer unless they
  * exist, and pulls until stopped.
@@ -133,6 +139,8 @@ class Node {
   #running: Running = new Map();
   /** Chunks held now. */
   #busy = 0;
+  /** Inboxes of callers taken for gone: their chunks are dropped at once. */
+  #gone = new Set<string>();
 
   constructor(
     nc: NatsConnection,
@@ -393,13 +401,28 @@ class Node {
     }]];
   }
 
-  /** Asks the caller; `"gone"` when no one listens on its inbox, `"late"` when no answer came. */
+  /**
+   * Asks the caller; `"late"` when no answer came, `"gone"` when no one
+   * listens on its inbox. A caller whose server restarted may not listen
+   * again yet: a node asks again for a few seconds before it takes the
+   * caller for gone, and then takes every later chunk of that inbox for
+   * gone at once (a caller that left many queued chunks costs the wait once).
+   */
   async #ask(reply: string, request: NodeRequest): Promise<Uint8Array | "gone" | "late"> {
-    try {
-      return (await this.#nc.request(reply, encode(request), { timeout: ANSWER_TIMEOUT_MS })).data;
-    } catch (error) {
-      return isNoResponders(error) ? "gone" : "late";
+    for (const pause of [...GONE_PAUSES_MS, -1]) {
+      if (this.#gone.has(reply)) return "gone";
+      try {
+        return (await this.#nc.request(reply, encode(request), { timeout: ANSWER_TIMEOUT_MS }))
+          .data;
+      } catch (error) {
+        if (!isNoResponders(error)) return "late";
+      }
+      if (pause < 0 || this.#stopping) break;
+      await new Promise((resolve) => setTimeout(resolve, pause));
     }
+    if (this.#gone.size >= GONE_REMEMBERED) this.#gone.clear();
+    this.#gone.add(reply);
+    return "gone";
   }
 
   /** A caller asks to stop a call: its running chunks end now, and are dropped. */
