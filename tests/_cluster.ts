@@ -53,7 +53,8 @@ export function clusterTest(name: string): { name: string; ignore: boolean } {
 export function announceMissingServer(): void {
   if (installed || needs("", ...PERMISSIONS).ignore) return;
   console.warn(
-    "cluster tests ignored (tests/cluster_test.ts, tests/cluster_fault_test.ts): " +
+    "cluster tests ignored (tests/cluster_test.ts, tests/cluster_fault_test.ts, " +
+      "tests/cluster_chaos_test.ts): " +
       "nats-server is not installed; apt-get install nats-server",
   );
 }
@@ -70,14 +71,18 @@ export interface NodeSpec {
 /** A server and its nodes. */
 export class Cluster {
   readonly url: string;
-  #server: Deno.ChildProcess;
+  #port: number;
+  #server: Deno.ChildProcess | null;
   #dir: URL;
+  #serverArgs: readonly string[];
   #nodes: { process: Deno.ChildProcess; drained: Promise<void> }[] = [];
 
-  private constructor(url: string, server: Deno.ChildProcess, dir: URL) {
-    this.url = url;
-    this.#server = server;
+  private constructor(port: number, dir: URL, serverArgs: readonly string[]) {
+    this.url = `nats://127.0.0.1:${port}`;
+    this.#port = port;
+    this.#server = null;
     this.#dir = dir;
+    this.#serverArgs = serverArgs;
   }
 
   /**
@@ -91,25 +96,69 @@ export class Cluster {
     const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
     const port = listener.addr.port;
     listener.close();
-    const server = new Deno.Command("nats-server", {
-      args: ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir.pathname, ...serverArgs],
+    const cluster = new Cluster(port, dir, serverArgs);
+    try {
+      await cluster.startServer();
+    } catch (error) {
+      await cluster[Symbol.asyncDispose]();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /**
+   * Starts the server again after {@linkcode stopServer}, on the same port
+   * and with the same store folder, so the stream and its chunks (file
+   * storage) are as the server left them; resolves once it takes
+   * connections.
+   */
+  async startServer(): Promise<void> {
+    if (this.#server !== null) throw new Error("The server is running");
+    this.#server = new Deno.Command("nats-server", {
+      args: [
+        "-js",
+        "-a",
+        "127.0.0.1",
+        "-p",
+        String(this.#port),
+        "-sd",
+        this.#dir.pathname,
+        ...this.#serverArgs,
+      ],
       stdin: "null",
       stdout: "null",
       stderr: "null",
     }).spawn();
-    const cluster = new Cluster(`nats://127.0.0.1:${port}`, server, dir);
+    const server = this.#server;
+    let ended = false;
+    server.status.then(() => ended = true);
     for (let tries = 0;; tries++) {
       try {
-        (await Deno.connect({ hostname: "127.0.0.1", port })).close();
-        return cluster;
+        (await Deno.connect({ hostname: "127.0.0.1", port: this.#port })).close();
+        return;
       } catch (error) {
-        if (tries === 200) {
-          await cluster[Symbol.asyncDispose]();
-          throw error;
-        }
+        // Gone (its port taken?), or never listening: no use waiting on.
+        if (ended || tries === 200) throw error;
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     }
+  }
+
+  /**
+   * Sends `signal` to the server and waits for it to end: SIGTERM shuts it
+   * down in order, SIGKILL as a crash would. Its store folder stays, for
+   * {@linkcode startServer}.
+   */
+  async stopServer(signal: Deno.Signal = "SIGTERM"): Promise<void> {
+    const server = this.#server;
+    if (server === null) return;
+    try {
+      server.kill(signal);
+    } catch {
+      // It has ended already.
+    }
+    await server.status;
+    this.#server = null;
   }
 
   /** Starts a node process and resolves once it pulls; returns its number. */
@@ -151,6 +200,14 @@ export class Cluster {
     return this.#nodes.length - 1;
   }
 
+  /**
+   * Sends `signal` to node `n` and returns at once: SIGSTOP freezes it,
+   * SIGCONT lets it go on. A stopped node still ends at dispose (SIGKILL).
+   */
+  signalNode(n: number, signal: Deno.Signal): void {
+    this.#nodes[n].process.kill(signal);
+  }
+
   /** Sends `signal` to node `n` and waits for it to end. */
   async stopNode(n: number, signal: Deno.Signal = "SIGTERM"): Promise<void> {
     const node = this.#nodes[n];
@@ -166,12 +223,7 @@ export class Cluster {
   /** Stops every node, then the server, and deletes the server's data. */
   async [Symbol.asyncDispose](): Promise<void> {
     await Promise.all(this.#nodes.map((_, n) => this.stopNode(n, "SIGKILL")));
-    try {
-      this.#server.kill("SIGKILL");
-    } catch {
-      // It has ended already.
-    }
-    await this.#server.status;
+    await this.stopServer("SIGKILL");
     await Deno.remove(this.#dir, { recursive: true });
   }
 }

@@ -68,7 +68,27 @@ export interface ConnectOptions {
   readonly name?: string;
   /** ms to wait for the server when connecting. */
   readonly timeout?: number;
+  /**
+   * ms between attempts to reconnect once the connection is lost (a server
+   * restarting), plus up to 100 ms at random. The NATS client's default is
+   * 2000; a pool's is shorter, so that after a restart the caller is most
+   * likely back before the nodes (which keep the default) ask it about its
+   * chunks.
+   * @default {250}
+   */
+  readonly reconnectTimeWait?: number;
+  /**
+   * Attempts to reconnect before the connection closes for good; `-1`: no
+   * limit. The NATS client's default is 10 (some 20 s); a pool's is no
+   * limit, since its calls would otherwise wait for ever on a closed
+   * connection, while they finish once the server is back.
+   * @default {-1}
+   */
+  readonly maxReconnectAttempts?: number;
 }
+
+/** How a pool's connection rides out a server that goes away: see {@linkcode ConnectOptions}. */
+const RECONNECT = { reconnectTimeWait: 250, maxReconnectAttempts: -1 } as const;
 
 /** TLS settings of a connection, as the NATS client for Node takes them. */
 export interface TlsOptions {
@@ -255,7 +275,7 @@ export class ClusterPool implements TaskPool {
         }`,
       );
     }
-    const nc = await connect(natsOptions);
+    const nc = await connect({ ...RECONNECT, ...natsOptions });
     try {
       const jsm = await jetstreamManager(nc);
       await ensureStream(jsm, stream);

@@ -90,7 +90,9 @@ const GONE_REMEMBERED = 10_000;
 export async function runNode(options: NodeOptions): Promise<NodeHandle> {
   const stream = options.stream ?? DEFAULTS.stream;
   const leaseMs = options.leaseMs ?? DEFAULTS.leaseMs;
-  const nc = await connect(options.nats);
+  // Never gives up on a server that is away (the client's default is 10
+  // tries): a node whose connection closed would pull no more, for ever.
+  const nc = await connect({ maxReconnectAttempts: -1, ...options.nats });
   let pool: Pool | undefined;
   try {
     const jsm = await jetstreamManager(nc);
