@@ -51,7 +51,7 @@ function callOf(fake: Fake, size: number) {
   return { call, taken, errors };
 }
 
-const ok = (offset: number): Outcome => ({ offset, ok: true, value: offset });
+const ok = (offset: number): Outcome => ({ offset, ok: true, values: [offset] });
 
 function report(
   type: "progress" | "result",
@@ -88,6 +88,24 @@ Deno.test("ClusterCall takes each item's outcome once, however often it comes", 
   assert.deepEqual(missing, [2], "the caller asks again for what it lacks");
   call.finish(report("result", [ok(2), ok(2)]) as NodeRequest & { type: "result" });
   assert.deepEqual(taken.map(([index]) => index), [101, 100, 102]);
+});
+
+Deno.test("ClusterCall takes of a run of values only the items it had not had", () => {
+  const fake = fakeHost();
+  const { call, taken } = callOf(fake, 6);
+  call.plan(0, true);
+  call.progress(report("progress", [ok(1), ok(3)]));
+  call.progress(report("progress", [{ offset: 0, ok: true, values: [0, 1, 2, 3, 4] }]));
+  assert.deepEqual(
+    taken.map(([index, o]) => [index, o.ok ? Array.from(o.values) : null]),
+    [[101, [1]], [103, [3]], [100, [0]], [102, [2]], [104, [4]]],
+  );
+  // A run that would reach past the chunk is not one of its outcomes.
+  call.progress(report("progress", [{ offset: 5, ok: true, values: [5, 6] }]));
+  assert.equal(taken.length, 5);
+  call.progress(report("progress", [{ offset: 5, ok: true, values: new Float64Array([5]) }]));
+  assert.deepEqual(taken.map(([index]) => index).at(-1), 105);
+  assert.equal(call.plan(0, true), null, "every item is in");
 });
 
 Deno.test("ClusterCall ignores outcomes that are not ones, or at offsets outside the chunk", () => {

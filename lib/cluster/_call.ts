@@ -293,25 +293,56 @@ export class ClusterCall {
     }
   }
 
-  /** Hands the call the outcomes it has not had yet; the chunk is done once every item has one. */
+  /**
+   * Hands the call the outcomes it has not had yet, each item's the first
+   * time it comes (a run that is partly known is cut to its new parts); the
+   * chunk is done once every item has one.
+   */
   #take(chunk: number, sent: Sent, outcomes: readonly Outcome[]): void {
     const fresh: Outcome[] = [];
     for (const outcome of outcomes) {
-      if (typeof outcome !== "object" || outcome === null || typeof outcome.ok !== "boolean") {
-        continue;
-      }
+      if (typeof outcome !== "object" || outcome === null) continue;
       const offset = outcome.offset;
-      if (!Number.isInteger(offset) || offset < 0 || offset >= sent.size) continue;
-      if (sent.done[offset] === 1) continue;
-      sent.done[offset] = 1;
-      sent.remaining--;
-      fresh.push(outcome);
+      if (!Number.isInteger(offset) || offset < 0) continue;
+      if (outcome.ok === false) {
+        if (offset >= sent.size || sent.done[offset] === 1) continue;
+        sent.done[offset] = 1;
+        sent.remaining--;
+        fresh.push(outcome);
+      } else if (outcome.ok === true) {
+        this.#takeRun(sent, outcome, fresh);
+      }
     }
     if (sent.remaining === 0) {
       this.#chunks.delete(chunk);
       if (sent.seq !== undefined) this.#host.track(sent.seq, this, -1);
     }
     if (fresh.length > 0) this.#onOutcomes(sent.start, fresh);
+  }
+
+  /** Adds to `fresh` the parts of a run of values whose items had no outcome yet. */
+  #takeRun(sent: Sent, run: Outcome & { ok: true }, fresh: Outcome[]): void {
+    const { offset, values } = run;
+    const length = values?.length;
+    if (!Number.isInteger(length) || offset + length > sent.size) return;
+    let from = -1;
+    for (let i = 0; i <= length; i++) {
+      const mine = i < length && sent.done[offset + i] === 0;
+      if (mine) {
+        sent.done[offset + i] = 1;
+        sent.remaining--;
+        if (from < 0) from = i;
+      } else if (from >= 0) {
+        fresh.push(
+          from === 0 && i === length ? run : {
+            offset: offset + from,
+            ok: true,
+            values: Array.prototype.slice.call(values, from, i),
+          },
+        );
+        from = -1;
+      }
+    }
   }
 
   /**

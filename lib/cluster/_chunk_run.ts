@@ -49,10 +49,14 @@ export class ChunkRun {
   #task: LocalTask;
   #plan: Plan;
   #signal: AbortSignal;
-  /** Every outcome so far, by offset: sent again if the caller missed one. */
-  #outcomes = new Map<number, Outcome>();
-  /** Outcomes and crash counts not yet reported. */
-  #unsent: Outcome[] = [];
+  /** Values of the items that returned, by offset, and which did: sent again if the caller missed one. */
+  #values: unknown[] = [];
+  #returned: Uint8Array;
+  /** Failures so far, by offset. */
+  #failures = new Map<number, Outcome>();
+  /** Offsets of values, and failures, not yet reported. */
+  #unsentValues: number[] = [];
+  #unsentFailures: Outcome[] = [];
   #crashes: Map<number, number>;
   #crashesChanged = false;
   #timer: ReturnType<typeof setTimeout> | undefined;
@@ -71,6 +75,7 @@ export class ChunkRun {
     this.#plan = plan;
     this.#signal = signal;
     this.#crashes = new Map(plan.crashes);
+    this.#returned = new Uint8Array(chunk.items.length);
   }
 
   /**
@@ -118,17 +123,19 @@ export class ChunkRun {
   takeUnsent(): { outcomes: Outcome[]; crashes: Crash[] } {
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    const outcomes = this.#unsent;
-    this.#unsent = [];
-    return { outcomes, crashes: this.#takeCrashes() };
+    return { outcomes: this.#takeOutcomes(), crashes: this.#takeCrashes() };
   }
 
   /** The outcomes at `offsets`, for a caller that missed them. */
   outcomesAt(offsets: readonly number[]): Outcome[] {
-    return offsets.flatMap((offset) => {
-      const outcome = this.#outcomes.get(offset);
-      return outcome === undefined ? [] : [outcome];
-    });
+    const failures: Outcome[] = [];
+    const returned: number[] = [];
+    for (const offset of offsets) {
+      const failure = this.#failures.get(offset);
+      if (failure !== undefined) failures.push(failure);
+      else if (this.#returned[offset] === 1) returned.push(offset);
+    }
+    return [...failures, ...this.#runs(returned)];
   }
 
   /** Stops reporting: the chunk is done with. */
@@ -161,8 +168,7 @@ export class ChunkRun {
     settled.forEach((outcome, i) => {
       const offset = offsets[i];
       if (outcome.status === "fulfilled") {
-        const value = record ? this.#stretch(offset, outcome.value) : outcome.value;
-        this.#settle({ offset, ok: true, value });
+        this.#returnedValue(offset, record ? this.#stretch(offset, outcome.value) : outcome.value);
       } else if (outcome.reason instanceof WorkerCrashedError) {
         if (this.#crashed(offset)) again.push(offset);
         else this.#settle(this.#crashOutcome(offset, outcome.reason));
@@ -228,10 +234,47 @@ export class ChunkRun {
     };
   }
 
-  #settle(outcome: Outcome): void {
-    this.#outcomes.set(outcome.offset, outcome);
-    this.#unsent.push(outcome);
+  #settle(failure: Outcome): void {
+    this.#failures.set(failure.offset, failure);
+    this.#unsentFailures.push(failure);
     this.#schedule();
+  }
+
+  #returnedValue(offset: number, value: unknown): void {
+    this.#values[offset] = value;
+    this.#returned[offset] = 1;
+    this.#unsentValues.push(offset);
+    this.#schedule();
+  }
+
+  /** The outcomes not yet reported: failures, then values in runs. */
+  #takeOutcomes(): Outcome[] {
+    const outcomes = [...this.#unsentFailures, ...this.#runs(this.#unsentValues)];
+    this.#unsentFailures = [];
+    this.#unsentValues = [];
+    return outcomes;
+  }
+
+  /**
+   * The values at `offsets` as runs of consecutive items; a run of numbers
+   * as a `Float64Array`, which travels as its bytes.
+   */
+  #runs(offsets: number[]): Outcome[] {
+    const sorted = Int32Array.from(offsets).sort();
+    const runs: Outcome[] = [];
+    for (let i = 0; i < sorted.length;) {
+      let end = i + 1;
+      while (end < sorted.length && sorted[end] === sorted[end - 1] + 1) end++;
+      const values = this.#values.slice(sorted[i], sorted[i] + end - i);
+      const numbers = values.every((value) => typeof value === "number");
+      runs.push({
+        offset: sorted[i],
+        ok: true,
+        values: numbers ? Float64Array.from(values as number[]) : values,
+      });
+      i = end;
+    }
+    return runs;
   }
 
   #schedule(): void {
@@ -240,10 +283,9 @@ export class ChunkRun {
 
   #flush(): void {
     this.#timer = undefined;
-    if (this.#unsent.length === 0 && !this.#crashesChanged) return;
-    const outcomes = this.#unsent;
-    this.#unsent = [];
-    this.#host.report(outcomes, this.#takeCrashes());
+    const idle = this.#unsentValues.length + this.#unsentFailures.length === 0;
+    if (idle && !this.#crashesChanged) return;
+    this.#host.report(this.#takeOutcomes(), this.#takeCrashes());
   }
 
   #takeCrashes(): Crash[] {

@@ -121,9 +121,18 @@ export interface Plan {
   readonly maxCrashes: number;
 }
 
-/** One item's outcome. */
+/**
+ * Outcomes of a chunk's items: values of consecutive items that returned
+ * (a run, numbers as a `Float64Array`, which V8's serializer copies whole),
+ * or one item's failure.
+ */
 export type Outcome =
-  | { readonly offset: number; readonly ok: true; readonly value: unknown }
+  | {
+    readonly offset: number;
+    readonly ok: true;
+    /** Values of the items from `offset` on. */
+    readonly values: ArrayLike<unknown>;
+  }
   | {
     readonly offset: number;
     readonly ok: false;

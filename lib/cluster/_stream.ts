@@ -196,13 +196,18 @@ export class ClusterStream<R> implements AsyncIterableIterator<R> {
 
   #take(start: number, outcomes: Outcome[]): void {
     for (const outcome of outcomes) {
-      if (!outcome.ok) this.#failure ??= { error: this.#call.error(start, outcome) };
-      else {
-        const key = this.#settings.ordered ? start + outcome.offset : this.#arrived++;
-        this.#ready.set(key, outcome.value);
+      if (!outcome.ok) {
+        this.#failure ??= { error: this.#call.error(start, outcome) };
+        this.#done++;
+        continue;
       }
+      const { values } = outcome;
+      for (let i = 0; i < values.length; i++) {
+        const key = this.#settings.ordered ? start + outcome.offset + i : this.#arrived++;
+        this.#ready.set(key, values[i]);
+      }
+      this.#done += values.length;
     }
-    this.#done += outcomes.length;
     try {
       this.#settings.onProgress?.(this.#done);
     } catch (error) {

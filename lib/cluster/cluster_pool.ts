@@ -622,16 +622,18 @@ export class ClusterPool implements TaskPool {
           for (const outcome of outcomes) {
             const index = start + outcome.offset;
             if (outcome.ok) {
-              results[index] = settle
-                ? { status: "fulfilled", value: outcome.value }
-                : outcome.value;
+              const { values } = outcome;
+              for (let i = 0; i < values.length; i++) {
+                results[index + i] = settle ? { status: "fulfilled", value: values[i] } : values[i];
+              }
+              done += values.length;
             } else if (settle) {
               results[index] = { status: "rejected", reason: call.error(start, outcome) };
+              done++;
             } else {
               return finish({ error: call.error(start, outcome) });
             }
           }
-          done += outcomes.length;
           try {
             onProgress?.(done, total);
           } catch (error) {

@@ -387,6 +387,17 @@ class Node {
       return [...this.#fit(outcomes.slice(0, half)), ...this.#fit(outcomes.slice(half))];
     }
     const [outcome] = outcomes;
+    if (outcome.ok && outcome.values.length > 1) {
+      // A run too large: its halves go apart.
+      const { offset, values } = outcome;
+      const half = values.length >> 1;
+      const part = (from: number, to: number): Outcome => ({
+        offset: offset + from,
+        ok: true,
+        values: Array.prototype.slice.call(values, from, to),
+      });
+      return [...this.#fit([part(0, half)]), ...this.#fit([part(half, values.length)])];
+    }
     const bytes = size(outcomes);
     const error = bytes === Infinity
       ? new TypeError("The result cannot be sent to the caller (it cannot be serialized)")
