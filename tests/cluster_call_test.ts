@@ -142,6 +142,18 @@ Deno.test("ClusterCall blames the first unfinished item when a chunk is delivere
   assert.match(error.message, /^Task 101 \(id\) was given up: .*tried 2 times$/);
 });
 
+Deno.test("ClusterCall blames no item when a node asks again about the same delivery", () => {
+  const fake = fakeHost(2);
+  const { call } = callOf(fake, 2);
+  assert.deepEqual(call.plan(0, true, 1)?.todo, [0, 1]);
+  // The answer was lost; the same node asks again.
+  assert.deepEqual(call.plan(0, true, 1), { todo: [0, 1], crashes: [], maxCrashes: 2 });
+  // The next delivery: the node before died.
+  assert.deepEqual(call.plan(0, true, 2), { todo: [0, 1], crashes: [[0, 1]], maxCrashes: 2 });
+  // An older delivery's question, late: no new blame.
+  assert.deepEqual(call.plan(0, true, 1)?.crashes, [[0, 1]]);
+});
+
 Deno.test("ClusterCall fails every unfinished item of a chunk the stream gave up", () => {
   const fake = fakeHost();
   const { call, taken } = callOf(fake, 3);

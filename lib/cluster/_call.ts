@@ -60,6 +60,8 @@ interface Sent {
   readonly crashes: Map<number, number>;
   /** Whether a node was told to run it: a later delivery means that node died or hung. */
   started: boolean;
+  /** The latest delivery a node asked about. */
+  delivery: number;
 }
 
 /** Outcomes and crash counts from a node: a `progress` or a `result`. */
@@ -134,6 +136,7 @@ export class ClusterCall {
       remaining: size,
       crashes: new Map(),
       started: false,
+      delivery: 0,
     };
     this.#chunks.set(chunk, sent);
     this.#host.publish(`${this.#host.inbox}.${this.id}.${chunk}`, bytes).then(
@@ -156,11 +159,16 @@ export class ClusterCall {
    * a chunk a node was told to run before is its next delivery: the node
    * before died or hung, and the first unfinished item is blamed.
    */
-  plan(chunk: number, first: boolean): Plan | null {
+  plan(chunk: number, first: boolean, delivery?: number): Plan | null {
     const sent = this.#chunks.get(chunk);
     if (this.#ended || sent === undefined) return null;
     if (!first) return { todo: [], crashes: [], maxCrashes: this.#host.maxCrashes };
-    if (sent.started) this.#blame(chunk, sent);
+    // Asked again about the same delivery: its answer was lost, no node died.
+    const next = typeof delivery === "number" ? delivery : sent.delivery + 1;
+    if (next > sent.delivery) {
+      if (sent.started) this.#blame(chunk, sent);
+      sent.delivery = next;
+    }
     if (this.#ended || !this.#chunks.has(chunk)) return null;
     sent.started = true;
     const todo: number[] = [];

@@ -75,6 +75,12 @@ export type NodeRequest =
     readonly call: string;
     readonly chunk: number;
     readonly first: boolean;
+    /**
+     * The stream's count of deliveries of the chunk, this one included: a
+     * question asked again about the same delivery (its answer was lost)
+     * is not a new delivery.
+     */
+    readonly delivery?: number;
   }
   /**
    * Outcomes of items the node finished while the rest of the chunk runs,

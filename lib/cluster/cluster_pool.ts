@@ -519,7 +519,7 @@ export class ClusterPool implements TaskPool {
     const call = this.#calls.get(request.call);
     switch (request.type) {
       case "wanted": {
-        const plan = call?.plan(request.chunk, request.first) ?? null;
+        const plan = call?.plan(request.chunk, request.first, request.delivery) ?? null;
         msg.respond(plan === null ? UNWANTED : request.first ? encode(plan) : KEEP);
         return;
       }

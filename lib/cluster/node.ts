@@ -74,6 +74,9 @@ export interface NodeHandle {
 /** How long a node waits for a caller's answer before it lets the chunk go back. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
+/** How long one question waits for its answer before it is asked again. */
+const ASK_TIMEOUT_MS = 2_000;
+
 /** Pauses between questions to a caller that no one answers for, before it is taken for gone. */
 const GONE_PAUSES_MS = [250, 500, 1000, 2000];
 
@@ -224,6 +227,7 @@ class Node {
         call: chunk.call,
         chunk: chunk.chunk,
         first: true,
+        delivery: msg.info.deliveryCount,
       });
       if (answer === "late") return msg.nak(1000);
       const plan = answer === "gone" ? null : planOf(answer);
@@ -415,26 +419,40 @@ class Node {
   }
 
   /**
-   * Asks the caller; `"late"` when no answer came, `"gone"` when no one
-   * listens on its inbox. A caller whose server restarted may not listen
-   * again yet: a node asks again for a few seconds before it takes the
-   * caller for gone, and then takes every later chunk of that inbox for
-   * gone at once (a caller that left many queued chunks costs the wait once).
+   * Asks the caller; `"late"` when no answer came within
+   * {@linkcode ANSWER_TIMEOUT_MS}, `"gone"` when no one listens on its
+   * inbox. A question without an answer in {@linkcode ASK_TIMEOUT_MS} is
+   * asked again (a server that restarted lost it, or its answer). A caller
+   * whose server restarted may not listen again yet: a node asks again for
+   * a few seconds before it takes the caller for gone, and then takes every
+   * later chunk of that inbox for gone at once (a caller that left many
+   * queued chunks costs the wait once).
    */
   async #ask(reply: string, request: NodeRequest): Promise<Uint8Array | "gone" | "late"> {
-    for (const pause of [...GONE_PAUSES_MS, -1]) {
-      if (this.#gone.has(reply)) return "gone";
+    const pauses = [...GONE_PAUSES_MS];
+    const began = Date.now();
+    while (!this.#gone.has(reply)) {
       try {
-        return (await this.#nc.request(reply, encode(request), { timeout: ANSWER_TIMEOUT_MS }))
-          .data;
+        return (await this.#nc.request(reply, encode(request), { timeout: ASK_TIMEOUT_MS })).data;
       } catch (error) {
-        if (!isNoResponders(error)) return "late";
+        if (!isNoResponders(error)) {
+          // No answer: the question or its answer may have been lost with the
+          // connection (a server restarting); asked again, the caller answers
+          // the same.
+          if (Date.now() - began >= ANSWER_TIMEOUT_MS || this.#stopping) return "late";
+          await new Promise((resolve) => setTimeout(resolve, 100));
+          continue;
+        }
       }
-      if (pause < 0 || this.#stopping) break;
+      if (this.#stopping) return "late";
+      const pause = pauses.shift();
+      if (pause === undefined) {
+        if (this.#gone.size >= GONE_REMEMBERED) this.#gone.clear();
+        this.#gone.add(reply);
+        break;
+      }
       await new Promise((resolve) => setTimeout(resolve, pause));
     }
-    if (this.#gone.size >= GONE_REMEMBERED) this.#gone.clear();
-    this.#gone.add(reply);
     return "gone";
   }
 
