@@ -7,7 +7,7 @@
 
 import assert from "node:assert/strict";
 import { ClusterPool } from "../lib/cluster/mod.ts";
-import { type MapOptions, WorkerCrashedError } from "../lib/mod.ts";
+import { type MapOptions, type Settled, WorkerCrashedError } from "../lib/mod.ts";
 import { Cluster, clusterTest } from "./_cluster.ts";
 import { within } from "./_deadline.ts";
 
@@ -73,6 +73,18 @@ const reportThenWork = async ({ url, n, hangs }: Item & { hangs: number }) => {
 
 const NODE_FLAGS = ["--allow-source", "--task-net", "127.0.0.1"];
 
+/** Asserts that item `index` alone failed, with a `WorkerCrashedError` whose message matches. */
+function assertOnlyCrashed(outcomes: Settled<unknown>[], index: number, message: RegExp): void {
+  assert.deepEqual(
+    outcomes.map((o) => o.status),
+    outcomes.map((_, i) => i === index ? "rejected" : "fulfilled"),
+  );
+  const failure = outcomes[index];
+  assert.ok(failure.status === "rejected" && failure.reason instanceof WorkerCrashedError);
+  assert.equal(failure.reason.index, index);
+  assert.match(failure.reason.message, message);
+}
+
 /**
  * Starts a call over items 0..5 in one chunk, item 3 hanging on its first
  * `hangs` starts; `threeDone` resolves once items 0..2 have reached the caller.
@@ -132,20 +144,9 @@ Deno.test({
       await cluster.stopNode(death - 1, "SIGKILL");
       await cluster.startNode({ workers: 1, leaseMs: 1000, flags: NODE_FLAGS });
     }
-    const outcomes = await within(settled, "the map", LONG_MS);
-    assert.deepEqual(outcomes.map((o) => o.status), [
-      "fulfilled",
-      "fulfilled",
-      "fulfilled",
-      "rejected",
-      "fulfilled",
-      "fulfilled",
-    ]);
-    const failure = outcomes[3];
-    assert.ok(failure.status === "rejected" && failure.reason instanceof WorkerCrashedError);
-    assert.equal(failure.reason.index, 3);
-    assert.match(
-      failure.reason.message,
+    assertOnlyCrashed(
+      await within(settled, "the map", LONG_MS),
+      3,
       /^Task 3 \(reportThenWork\) was given up: .*tried 2 times/,
     );
     assert.equal(new Map(counter.counts()).get(3), 2);
@@ -170,19 +171,17 @@ Deno.test({
       "the map",
       LONG_MS,
     );
-    assert.deepEqual(outcomes.map((o) => o.status === "fulfilled" ? o.value : "rejected"), [
-      0,
-      1,
-      "rejected",
-      3,
-    ]);
-    const failure = outcomes[2];
-    assert.ok(failure.status === "rejected" && failure.reason instanceof WorkerCrashedError);
-    assert.equal(failure.reason.index, 2);
-    assert.match(
-      failure.reason.message,
+    assertOnlyCrashed(
+      outcomes,
+      2,
       /^Task 2 \(exitOnTwo\) killed its workers on the cluster \(Error: the task called Deno\.exit\(\); it was tried 2 times, last on node \d+\)$/,
     );
+    assert.deepEqual(outcomes.map((o) => o.status === "fulfilled" ? o.value : null), [
+      0,
+      1,
+      null,
+      3,
+    ]);
     assert.deepEqual(counter.counts(), [[0, 1], [1, 1], [2, 2], [3, 1]]);
   },
 });
