@@ -12,9 +12,11 @@ import type { ErrorWriter } from "../_wire.ts";
 import type { ChunkMessage, Crash, Outcome, Plan, Stretch } from "./_messages.ts";
 
 /**
- * How long a finished item's outcome may wait to travel with others. A
- * chunk that ends sooner sends all its outcomes in one message; an item
- * finished longer ago than this before its node died is not run again.
+ * How long a finished item's outcome may wait to travel with others, and
+ * about how long a part of a chunk runs (see `run`). A chunk that ends
+ * sooner sends all its outcomes in one message; an item finished more than
+ * about twice this before its node died has reached the caller, and is not
+ * run again.
  */
 export const PROGRESS_MS = 5;
 
