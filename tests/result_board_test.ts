@@ -74,10 +74,8 @@ Deno.test("the result board takes results held later, and refuses what it cannot
       { a: -0 },
       [NaN],
       { toJSON: () => 1 },
-      Object.create(null),
       new Uint8Array(2),
       Array.from({ length: BOARD.JSON_VALUES + 1 }, () => 1),
-      { [Symbol("s")]: 1 },
       {
         get a() {
           throw new Error("no");
@@ -114,4 +112,25 @@ Deno.test("the result board carries plain data as JSON carries it exactly", () =
   const w = workerWith(board, [[1, values, null, 0, 0]]);
   assert.equal(postOnBoard(w), true);
   assert.deepEqual(board.read()[0][1], values);
+});
+
+Deno.test("the result board carries what structuredClone gives: a getter read once", () => {
+  const board = new ResultBoard();
+  let reads = 0;
+  const counter = {
+    get a() {
+      return ++reads;
+    },
+  };
+  const w = workerWith(board, [[1, [counter], null, 0, 0]]);
+  assert.equal(postOnBoard(w), true);
+  assert.deepEqual(board.read()[0][1], [{ a: 1 }]);
+  assert.equal(reads, 1);
+  // A null prototype and symbol keys are dropped, as structuredClone drops them.
+  const more = workerWith(board, [[2, [Object.create(null), { [Symbol("s")]: 1 }], null, 0, 0]]);
+  clearBoard(w);
+  assert.equal(postOnBoard(more), true);
+  const [[, values]] = board.read();
+  assert.deepEqual(values, [{}, {}]);
+  assert.equal(Object.getPrototypeOf(values[0]), Object.prototype);
 });

@@ -81,15 +81,26 @@ export function postOnBoard(w: WorkerState): boolean {
 }
 
 /**
- * A result as JSON text, when JSON carries it exactly and it is small:
- * plain objects and arrays (no holes, no `undefined`, no `-0`, no `NaN`, no
- * `toJSON`) of numbers, strings, booleans and `null`; else `null`.
+ * A result as JSON text, when JSON carries its structured clone exactly and
+ * it is small: plain objects and arrays (no holes, no `undefined`, no `-0`,
+ * no `NaN`) of numbers, strings, booleans and `null`; else `null`.
  *
  * @param value A task's result, not a string.
  * @returns Its JSON text, or `null`.
  */
 export function plainJson(value: unknown): string | null {
   if (typeof value !== "object" || value === null) return null;
+  // What the pool gets is what structuredClone gives: a getter read once,
+  // a Proxy refused. The copy is plain data, or not at all.
+  let copy: unknown;
+  try {
+    // Too many values to go there: not worth the copy.
+    const size = Array.isArray(value) ? value.length : Object.keys(value).length;
+    if (size > BOARD.JSON_VALUES) return null;
+    copy = structuredClone(value);
+  } catch {
+    return null;
+  }
   let budget = BOARD.JSON_VALUES;
   const plain = (v: unknown): boolean => {
     if (--budget < 0) return false;
@@ -107,14 +118,9 @@ export function plainJson(value: unknown): string | null {
     for (const key of Object.keys(v)) if (!plain((v as Record<string, unknown>)[key])) return false;
     return Object.keys(v).length === Object.getOwnPropertyNames(v).length;
   };
-  try {
-    if (!plain(value)) return null;
-    const text = JSON.stringify(value);
-    return text.length <= BOARD.JSON_MAX ? text : null;
-  } catch {
-    // A getter threw, or a Proxy refused: the result is sent, and fails there if it must.
-    return null;
-  }
+  if (!plain(copy)) return null;
+  const text = JSON.stringify(copy);
+  return text.length <= BOARD.JSON_MAX ? text : null;
 }
 
 /**
