@@ -134,3 +134,28 @@ Deno.test("the result board carries what structuredClone gives: a getter read on
   assert.deepEqual(values, [{}, {}]);
   assert.equal(Object.getPrototypeOf(values[0]), Object.prototype);
 });
+
+Deno.test("a held result is cloned once: the message carries the copy the board saw", () => {
+  const board = new ResultBoard();
+  let reads = 0;
+  const withMap = {
+    get a() {
+      return ++reads;
+    },
+    m: new Map([[1, 2]]),
+  };
+  const values: unknown[] = [withMap];
+  const w = workerWith(board, [[1, values, null, 0, 0]]);
+  // Not plain data: it is sent, and what is sent is its copy.
+  assert.equal(postOnBoard(w), false);
+  assert.notEqual(values[0], withMap);
+  assert.deepEqual(structuredClone(values[0]), { a: 1, m: new Map([[1, 2]]) });
+  assert.equal(reads, 1);
+  const plain = { b: [1, 2] };
+  const onBoard: unknown[] = [plain];
+  w.held = [[2, onBoard, null, 0, 0]];
+  w.boarded = 0;
+  assert.equal(postOnBoard(w), true);
+  assert.notEqual(onBoard[0], plain, "the message carries the board's copy too");
+  assert.deepEqual(onBoard[0], plain);
+});

@@ -55,9 +55,17 @@ export function postOnBoard(w: WorkerState): boolean {
       else if (value === true) tag = BOARD.TAG_TRUE;
       else if (value === false) tag = BOARD.TAG_FALSE;
       else {
-        const text = typeof value === "string"
-          ? (value.length > BOARD.STRING_MAX ? null : value)
-          : plainJson(value);
+        let text: string | null;
+        if (typeof value === "string") {
+          text = value.length > BOARD.STRING_MAX ? null : value;
+        } else {
+          const clone = plainJson(value);
+          if (clone === null) return false;
+          // The copy goes in the message too: a getter is read once, and the
+          // board and the message carry the same value.
+          (values as unknown[])[i] = clone.copy;
+          text = clone.text;
+        }
         if (text === null) return false;
         const length = text.length;
         if (charsUsed + length > chars.length) return false;
@@ -81,17 +89,18 @@ export function postOnBoard(w: WorkerState): boolean {
 }
 
 /**
- * A result as JSON text, when JSON carries its structured clone exactly and
- * it is small: plain objects and arrays (no holes, no `undefined`, no `-0`,
- * no `NaN`) of numbers, strings, booleans and `null`; else `null`.
+ * A result's structured clone, and the clone as JSON text when JSON carries
+ * it exactly and it is small: plain objects and arrays (no holes, no
+ * `undefined`, no `-0`, no `NaN`) of numbers, strings, booleans and `null`.
  *
  * @param value A task's result, not a string.
- * @returns Its JSON text, or `null`.
+ * @returns `null` when it is no object, has too many values to go on the
+ * board, or cannot be cloned; else its copy, and its JSON text or `null`.
  */
-export function plainJson(value: unknown): string | null {
+export function plainJson(value: unknown): { copy: unknown; text: string | null } | null {
   if (typeof value !== "object" || value === null) return null;
   // What the pool gets is what structuredClone gives: a getter read once,
-  // a Proxy refused. The copy is plain data, or not at all.
+  // a Proxy refused.
   let copy: unknown;
   try {
     // Too many values to go there: not worth the copy.
@@ -118,9 +127,9 @@ export function plainJson(value: unknown): string | null {
     for (const key of Object.keys(v)) if (!plain((v as Record<string, unknown>)[key])) return false;
     return Object.keys(v).length === Object.getOwnPropertyNames(v).length;
   };
-  if (!plain(copy)) return null;
+  if (!plain(copy)) return { copy, text: null };
   const text = JSON.stringify(copy);
-  return text.length <= BOARD.JSON_MAX ? text : null;
+  return { copy, text: text.length <= BOARD.JSON_MAX ? text : null };
 }
 
 /**
