@@ -114,12 +114,20 @@ Deno.test("ClusterCall ignores outcomes that are not ones, or at offsets outside
   call.plan(0, true);
   call.progress(report("progress", [ok(-1), ok(2), ok(0.5), { ...ok(0), offset: NaN }]));
   call.progress(report("progress", [null, 1, { offset: 0 }] as unknown as Outcome[]));
+  // A failure no node would send: no error to revive, or an unknown kind.
+  call.progress(report("progress", [
+    { offset: 0, ok: false, kind: "crash", error: null, workerId: 0 },
+    { offset: 0, ok: false, kind: "boom", error: { message: "", props: {} }, workerId: 0 },
+  ] as unknown as Outcome[]));
   call.progress(
     { ...report("progress", [ok(1)]), crashes: 7 } as unknown as NodeRequest & {
       type: "progress";
     },
   );
   assert.deepEqual(taken.map(([index]) => index), [101]);
+  // The real outcome of item 0 is still taken.
+  call.progress(report("progress", [ok(0)]));
+  assert.deepEqual(taken.map(([index]) => index), [101, 100]);
 });
 
 Deno.test("ClusterCall blames the first unfinished item when a chunk is delivered again", () => {

@@ -162,15 +162,16 @@ export class ClusterCall {
   plan(chunk: number, first: boolean, delivery?: number): Plan | null {
     const sent = this.#chunks.get(chunk);
     if (this.#ended || sent === undefined) return null;
-    if (!first) return { todo: [], crashes: [], maxCrashes: this.#host.maxCrashes };
-    // Asked again about the same delivery: its answer was lost, no node died.
-    const next = typeof delivery === "number" ? delivery : sent.delivery + 1;
-    if (next > sent.delivery) {
-      if (sent.started) this.#blame(chunk, sent);
-      sent.delivery = next;
+    if (first) {
+      // Asked again about the same delivery: its answer was lost, no node died.
+      const next = typeof delivery === "number" ? delivery : sent.delivery + 1;
+      if (next > sent.delivery) {
+        if (sent.started) this.#blame(chunk, sent);
+        sent.delivery = next;
+      }
+      if (this.#ended || !this.#chunks.has(chunk)) return null;
+      sent.started = true;
     }
-    if (this.#ended || !this.#chunks.has(chunk)) return null;
-    sent.started = true;
     const todo: number[] = [];
     const crashes: Crash[] = [];
     for (let offset = 0; offset < sent.size; offset++) {
@@ -252,7 +253,12 @@ export class ClusterCall {
 
   /** The error for a failed item, as a local pool would give it. */
   error(start: number, outcome: Outcome & { ok: false }): Error {
-    const cause = reviveError(outcome.error);
+    let cause: unknown;
+    try {
+      cause = reviveError(outcome.error);
+    } catch {
+      cause = new Error("a node sent an error that cannot be read");
+    }
     const index = start + outcome.offset;
     const name = this.#spec.taskName;
     const what = `Task ${index}${name ? ` (${name})` : ""}`;
@@ -313,7 +319,7 @@ export class ClusterCall {
       const offset = outcome.offset;
       if (!Number.isInteger(offset) || offset < 0) continue;
       if (outcome.ok === false) {
-        if (offset >= sent.size || sent.done[offset] === 1) continue;
+        if (offset >= sent.size || sent.done[offset] === 1 || !isFailure(outcome)) continue;
         sent.done[offset] = 1;
         sent.remaining--;
         fresh.push(outcome);
@@ -385,6 +391,15 @@ export class ClusterCall {
       this.#onError(error);
     }
   }
+}
+
+/** Whether a failure outcome has what the call reads of it: a known kind and an error. */
+function isFailure(outcome: Outcome & { ok: false }): boolean {
+  return ["task", "crash", "refused", "lost"].includes(outcome.kind) &&
+    typeof outcome.error === "object" && outcome.error !== null &&
+    typeof outcome.error.message === "string" &&
+    (outcome.error.thrown !== undefined ||
+      (typeof outcome.error.props === "object" && outcome.error.props !== null));
 }
 
 /** An error made here, as a node would send it. */

@@ -64,6 +64,8 @@ export class ChunkRun {
   #timer: ReturnType<typeof setTimeout> | undefined;
   /** Which worker ran which items, when the chunk asked for a record. */
   readonly stretches: Stretch[] = [];
+  /** The items the caller still lacks, as it last said; `null`: all of the plan. */
+  #wanted: Set<number> | null = null;
 
   constructor(
     host: RunHost,
@@ -97,7 +99,10 @@ export class ChunkRun {
     const lane = async () => {
       let size = 1;
       while (next < todo.length && !this.#signal.aborted) {
-        const part = todo.slice(next, next += size);
+        const wanted = this.#wanted;
+        const part = todo.slice(next, next += size)
+          .filter((offset) => wanted === null || wanted.has(offset));
+        if (part.length === 0) continue;
         const began = performance.now();
         await this.#runPart(part);
         const perItem = Math.max(0.001, (performance.now() - began) / part.length);
@@ -106,6 +111,17 @@ export class ChunkRun {
     };
     const lanes = Math.min(todo.length, 2 * this.#host.workers);
     await Promise.all(Array.from({ length: lanes }, lane));
+  }
+
+  /**
+   * The caller lacks only `todo` now (another node that held the chunk
+   * finished the rest): the items not started yet that are not in it are
+   * skipped. Those running finish.
+   *
+   * @param todo The offsets of the items the caller still lacks.
+   */
+  keepOnly(todo: readonly number[]): void {
+    this.#wanted = new Set(todo);
   }
 
   /** Fails every item of the plan with `error`: the node will not run them. */

@@ -154,8 +154,6 @@ export type Outcome =
 
 /** The answer to a `wanted` when the chunk is no longer wanted: not a serialized value. */
 export const UNWANTED: Uint8Array = new Uint8Array([0]);
-/** The answer to a `wanted` asked while running (`first: false`) when it still is. */
-export const KEEP: Uint8Array = new Uint8Array([1]);
 
 /** The answer to a `result` when the caller lacks some outcomes (else an empty message). */
 export interface Missing {

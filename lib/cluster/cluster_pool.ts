@@ -37,7 +37,6 @@ import {
   decode,
   DEFAULTS,
   encode,
-  KEEP,
   maxDeliveriesSubject,
   type NodeInfo,
   type NodeRequest,
@@ -520,7 +519,7 @@ export class ClusterPool implements TaskPool {
     switch (request.type) {
       case "wanted": {
         const plan = call?.plan(request.chunk, request.first, request.delivery) ?? null;
-        msg.respond(plan === null ? UNWANTED : request.first ? encode(plan) : KEEP);
+        msg.respond(plan === null ? UNWANTED : encode(plan));
         return;
       }
       case "progress":

@@ -204,6 +204,14 @@ class Node {
       this.#busy++;
       try {
         await this.#handle(msg);
+      } catch {
+        // A fault of this node's own (its connection closing, say): the
+        // chunk goes back, and the slot pulls on.
+        try {
+          msg.nak(1000);
+        } catch {
+          // The connection is gone: the lease lapses instead.
+        }
       } finally {
         this.#busy--;
       }
@@ -215,6 +223,11 @@ class Node {
     try {
       chunk = decode<ChunkMessage>(msg.data);
     } catch {
+      chunk = null as unknown as ChunkMessage;
+    }
+    if (!isChunk(chunk)) {
+      // Anyone who can publish to the stream can put anything there: never
+      // run, never delivered again.
       msg.term("not a chunk");
       return;
     }
@@ -236,7 +249,7 @@ class Node {
       let calls = this.#running.get(key);
       if (calls === undefined) this.#running.set(key, calls = new Set());
       calls.add(controller);
-      const done = await this.#run(chunk, plan, controller.signal);
+      const done = await this.#run(chunk, plan, { signal: controller.signal, lease });
       if (done === "late") msg.nak();
       else msg.ack();
     } finally {
@@ -253,7 +266,11 @@ class Node {
    * and asks the caller now and then whether it still wants it: a chunk of
    * a caller that is gone, or of a call that ended, is stopped.
    */
-  #lease(msg: JsMsg, chunk: ChunkMessage, controller: AbortController): { stop(): void } {
+  #lease(
+    msg: JsMsg,
+    chunk: ChunkMessage,
+    controller: AbortController,
+  ): { stop(): void; run: ChunkRun | null } {
     let asking = false;
     const tick = async () => {
       msg.working();
@@ -266,16 +283,23 @@ class Node {
         first: false,
       });
       asking = false;
-      if (answer === "gone" || (answer instanceof Uint8Array && answer[0] === UNWANTED[0])) {
-        controller.abort();
-      }
+      if (answer === "late") return;
+      const plan = answer === "gone" ? null : planOf(answer);
+      if (plan === null) controller.abort();
+      // Another node that held the chunk may have finished items since.
+      else lease.run?.keepOnly(plan.todo);
     };
     const timer = setInterval(tick, Math.max(50, this.#options.leaseMs / 4));
-    return { stop: () => clearInterval(timer) };
+    const lease = { stop: () => clearInterval(timer), run: null as ChunkRun | null };
+    return lease;
   }
 
   /** Runs a chunk's plan and sends its outcomes; `"late"` when the caller did not take them. */
-  async #run(chunk: ChunkMessage, plan: Plan, signal: AbortSignal): Promise<"done" | "late"> {
+  async #run(
+    chunk: ChunkMessage,
+    plan: Plan,
+    { signal, lease }: { signal: AbortSignal; lease: { run: ChunkRun | null } },
+  ): Promise<"done" | "late"> {
     const start = Recorder.now();
     const name = this.#options.name ?? String(Deno.pid);
     const run = new ChunkRun(
@@ -297,6 +321,7 @@ class Node {
       taskOf(chunk.fn),
       { plan, signal },
     );
+    lease.run = run;
     try {
       const refusal = this.#refusal(chunk.fn);
       if (refusal !== null) run.refuse(new Deno.errors.NotCapable(refusal));
@@ -464,6 +489,7 @@ class Node {
     } catch {
       return;
     }
+    if (typeof cancel?.reply !== "string" || typeof cancel.call !== "string") return;
     for (const controller of this.#running.get(`${cancel.reply}\n${cancel.call}`) ?? []) {
       controller.abort();
     }
@@ -484,6 +510,21 @@ class Node {
         prefixes.length === 0 ? "none" : prefixes.join(", ")
       }`;
   }
+}
+
+/** Whether a decoded message has a chunk's shape: what the node reads of it. */
+function isChunk(chunk: unknown): chunk is ChunkMessage {
+  if (typeof chunk !== "object" || chunk === null) return false;
+  const { call, chunk: number, reply, fn, spread, items } = chunk as Record<string, unknown>;
+  const spec = fn as Record<string, unknown> | null;
+  return typeof call === "string" && Number.isInteger(number) && typeof reply === "string" &&
+    reply.length > 0 && typeof spread === "boolean" &&
+    (Array.isArray(items) || items instanceof Float64Array) &&
+    typeof spec === "object" && spec !== null &&
+    (spec.kind === "source"
+      ? typeof spec.source === "string"
+      : spec.kind === "module" && typeof spec.url === "string" &&
+        typeof spec.exportName === "string");
 }
 
 /** The caller's plan from its answer; `null` when it no longer wants the chunk. */
