@@ -194,6 +194,25 @@ Deno.test({
       await assert.rejects(pool.map(42 as never, [1]), TypeError);
       await assert.rejects(pool.map((n: number) => n, [1], { chunkSize: 0 }), RangeError);
       await assert.rejects(pool.apply((n: number) => n, 1 as never), TypeError);
+      for (
+        const bad of [
+          { timeout: -5 },
+          { reconnectTimeWait: 1.5 },
+          { maxReconnectAttempts: -2 },
+          { maxCrashes: 0 },
+        ]
+      ) {
+        await assert.rejects(
+          ClusterPool.connect({ servers: cluster.url, ...bad }),
+          RangeError,
+          JSON.stringify(bad),
+        );
+      }
+      // An item over the server's max_payload: the call says which, in one error.
+      await assert.rejects(
+        pool.map((s: string) => s.length, ["x".repeat(2 * 1024 * 1024)]),
+        /^Error: Cannot send items 0 to 0 to the cluster: .*max_payload/,
+      );
     });
 
     await t.step("a module outside the nodes' allowlist is refused", async () => {

@@ -149,7 +149,15 @@ export class ClusterCall {
           this.#host.track(seq, this, chunk);
         }
       },
-      (error) => this.#onError(error),
+      (error) =>
+        this.#onError(
+          new Error(
+            `Cannot send items ${start} to ${start + size - 1} to the cluster: ${
+              describeCause(error)
+            }`,
+            { cause: error },
+          ),
+        ),
     );
   }
 

@@ -262,6 +262,7 @@ export class ClusterPool implements TaskPool {
     } = options;
     positiveInteger("parallelism", parallelism);
     positiveInteger("maxCrashes", maxCrashes);
+    checkConnectNumbers(natsOptions);
     if (recorder !== undefined && !(recorder instanceof Recorder)) {
       throw new TypeError(
         `Cannot use "recorder" as it must be a Recorder: current value is ${describe(recorder)}`,
@@ -680,6 +681,26 @@ export class ClusterPool implements TaskPool {
     } catch (error) {
       return refused<R>(error);
     }
+  }
+}
+
+/**
+ * The client's numeric options, checked at the door: a negative timeout
+ * would reach Node's timers as a warning, a fraction the client as is.
+ */
+function checkConnectNumbers(options: ConnectOptions): void {
+  const { timeout, reconnectTimeWait, maxReconnectAttempts } = options;
+  if (timeout !== undefined) positiveInteger("timeout", timeout);
+  if (reconnectTimeWait !== undefined) positiveInteger("reconnectTimeWait", reconnectTimeWait);
+  if (
+    maxReconnectAttempts !== undefined &&
+    !(Number.isInteger(maxReconnectAttempts) && maxReconnectAttempts >= -1)
+  ) {
+    throw new RangeError(
+      `Cannot use "maxReconnectAttempts" as it must be an integer of -1 (no limit) or more: current value is ${
+        describe(maxReconnectAttempts)
+      }`,
+    );
   }
 }
 
