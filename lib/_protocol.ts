@@ -34,6 +34,7 @@ export const PACK_MIN = 8;
 export const BOARD = {
   GENERATION: 0,
   ENTRIES: 1,
+  MIN_AGE_MS: 2,
   SLOTS: 4096,
   CHARS: 16384,
   STRING_SPAN: 2048,
@@ -42,6 +43,11 @@ export const BOARD = {
   /** Plain data (objects and arrays) goes there as JSON text up to this long, of this many values. */
   JSON_MAX: 1024,
   JSON_VALUES: 64,
+  /**
+   * Objects a worker copies for the board before one chunk, at most: a
+   * copy costs it a microsecond or two, and a batch of many is sent instead.
+   */
+  OBJECTS_MAX: 32,
   TAG_NUMBER: 0,
   TAG_UNDEFINED: 1,
   TAG_NULL: 2,
@@ -177,6 +183,12 @@ export type ToWorker =
  */
 export interface ResultBoardMemory {
   readonly header: Int32Array;
+  /**
+   * When the first result on the board was done, in ms since the epoch (a
+   * clock all threads share): the pool leaves results younger than
+   * `BOARD.MIN_AGE_MS` to the message that is about to bring them.
+   */
+  readonly since: Float64Array;
   readonly slots: Float64Array;
   readonly chars: Uint16Array;
 }

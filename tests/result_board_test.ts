@@ -13,6 +13,9 @@ function workerWith(board: ResultBoard, held: ChunkResult[]): WorkerState {
   return {
     board: board.memory,
     held,
+    // Results done long ago, on the shared clock: old enough to be read.
+    origin: 0,
+    heldSince: 0,
     boarded: 0,
     boardSlots: 0,
     boardChars: 0,
@@ -158,4 +161,28 @@ Deno.test("a held result is cloned once: the message carries the copy the board 
   assert.equal(postOnBoard(w), true);
   assert.notEqual(onBoard[0], plain, "the message carries the board's copy too");
   assert.deepEqual(onBoard[0], plain);
+});
+
+Deno.test("the pool leaves results under 2 ms old on the board to their message", async () => {
+  const board = new ResultBoard();
+  const w = workerWith(board, [[1, [1], null, 0, 0]]);
+  (w as { origin: number }).origin = performance.timeOrigin;
+  w.heldSince = performance.now();
+  assert.equal(postOnBoard(w), true);
+  assert.deepEqual(board.read(), [], "too young");
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  assert.deepEqual(board.read().map(([id]) => id), [1]);
+});
+
+Deno.test("a batch of many objects is sent, none copied for the board", () => {
+  const board = new ResultBoard();
+  let reads = 0;
+  const values = Array.from({ length: BOARD.OBJECTS_MAX + 1 }, () => ({
+    get a() {
+      return ++reads;
+    },
+  }));
+  const w = workerWith(board, [[1, values, null, 0, 0]]);
+  assert.equal(postOnBoard(w), false);
+  assert.equal(reads, 0, "no getter read: the message reads each once");
 });

@@ -13,6 +13,7 @@ export class ResultBoard {
   /** The memory, handed to the worker in `init`. */
   readonly memory: ResultBoardMemory = {
     header: new Int32Array(new SharedArrayBuffer(8)),
+    since: new Float64Array(new SharedArrayBuffer(8)),
     slots: new Float64Array(new SharedArrayBuffer(8 * BOARD.SLOTS)),
     chars: new Uint16Array(new SharedArrayBuffer(2 * BOARD.CHARS)),
   };
@@ -23,7 +24,8 @@ export class ResultBoard {
 
   /**
    * The results put on the board since the last read, in the order the
-   * worker finished them; none when it is empty, or was emptied meanwhile.
+   * worker finished them; none when it is empty, was emptied meanwhile, or
+   * its first result is under `BOARD.MIN_AGE_MS` old.
    */
   read(): ChunkResult[] {
     const { header, slots } = this.memory;
@@ -35,6 +37,10 @@ export class ResultBoard {
     }
     const entries = Atomics.load(header, BOARD.ENTRIES);
     if (entries <= this.#entries) return [];
+    // Younger results are on their way in a message: a worker that holds
+    // results sends them before a chunk once they are HOLD_MS old.
+    const age = performance.timeOrigin + performance.now() - this.memory.since[0];
+    if (age < BOARD.MIN_AGE_MS) return [];
     const results: ChunkResult[] = [];
     let slot = this.#slot;
     for (let k = this.#entries; k < entries; k++) {

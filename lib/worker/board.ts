@@ -32,12 +32,23 @@ export function postOnBoard(w: WorkerState): boolean {
   if (board === null) return false;
   const { header, slots, chars } = board;
   const held = w.held;
+  if (w.boarded === 0) board.since[0] = w.origin + w.heldSince;
   let used = w.boardSlots;
   let charsUsed = w.boardChars;
+  let objects = 0;
   for (let k = w.boarded; k < held.length; k++) {
     const [id, values, errors, start, end] = held[k];
     const n = values.length;
     if (errors !== null || used + 4 + 2 * n > slots.length) return false;
+    // Counted before any is copied: a batch of many objects is sent instead.
+    if (!ArrayBuffer.isView(values)) {
+      for (let i = 0; i < n; i++) {
+        const value = values[i];
+        if (typeof value === "object" && value !== null && ++objects > BOARD.OBJECTS_MAX) {
+          return false;
+        }
+      }
+    }
     slots[used] = id;
     slots[used + 1] = start;
     slots[used + 2] = end;
