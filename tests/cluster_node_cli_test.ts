@@ -52,6 +52,8 @@ Deno.test("node.ts bad flags get one line on stderr and exit code 2", async () =
     [["--stream", "a.b"], /^error: --stream must be letters/],
     [["stray"], /^error: Unexpected argument 'stray'/],
     [["--tls-cert", "node.pem"], /^error: --tls-cert and --tls-key go together/],
+    [["--server", "notaurl:xx"], /^error: --server must be a URL/],
+    [["--server", "nats://"], /^error: --server must be a URL/],
     ...(Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state === "granted"
       ? []
       : [[["--isolation", "process"], /^error: --isolation process starts Deno/]] as [

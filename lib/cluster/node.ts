@@ -681,9 +681,19 @@ export async function main(args: string[], io: Lines, stop?: AbortSignal): Promi
   }
   const read = list(values["task-read"]);
   const net = list(values["task-net"]);
+  const servers = list(values.server);
+  for (const server of servers) {
+    // What the NATS client takes: a URL (nats://, tls://, ws://) or host:port.
+    const url = URL.parse(server.includes("://") ? server : `nats://${server}`);
+    if (url === null || url.hostname === "") {
+      throw new UsageError(
+        `--server must be a URL such as nats://host:4222, got ${JSON.stringify(server)}`,
+      );
+    }
+  }
   const options: NodeOptions = {
     nats: {
-      servers: list(values.server).length > 0 ? list(values.server) : "nats://127.0.0.1:4222",
+      servers: servers.length > 0 ? servers : "nats://127.0.0.1:4222",
       ...(typeof values.user === "string" ? { user: values.user } : {}),
       ...(typeof values.pass === "string" ? { pass: values.pass } : {}),
       ...(typeof values.token === "string" ? { token: values.token } : {}),
