@@ -263,9 +263,7 @@ export class Dispatcher implements Engine {
     for (const handle of [...this.#crew.handles]) {
       for (const { chunk, result } of handle.takeBoarded()) {
         taken = true;
-        handle.answered = true;
-        this.#measure(handle, chunk, result);
-        chunk.call.receive(chunk, result, result[1].length, handle.id);
+        this.#deliver(handle, chunk, result);
       }
       this.#removeIfSpent(handle);
       again ||= handle.held >= 2;
@@ -317,20 +315,25 @@ export class Dispatcher implements Engine {
 
   /** A batch's results, in the order its chunks were sent. */
   #results(handle: WorkerHandle, results: readonly ChunkResult[]): void {
-    handle.answered = true;
     for (const result of results) {
       // Taken from the result board already.
       if (handle.boarded.size > 0 && handle.boarded.delete(result[0])) continue;
       const chunk = handle.inFlight.shift();
-      const [id, values] = result;
+      const [id] = result;
       if (chunk?.id !== id) {
         // A broken protocol must not hand one chunk's results to another.
         throw new Error(`Worker ${handle.id} answered for chunk ${id}, expected ${chunk?.id}`);
       }
-      this.#measure(handle, chunk, result);
-      chunk.call.receive(chunk, result, values.length, handle.id);
+      this.#deliver(handle, chunk, result);
     }
     this.#removeIfSpent(handle);
+  }
+
+  /** Hands a chunk's results to its call; the worker has answered, so it is past its initializer. */
+  #deliver(handle: WorkerHandle, chunk: Chunk, result: ChunkResult): void {
+    handle.answered = true;
+    this.#measure(handle, chunk, result);
+    chunk.call.receive(chunk, result, result[1].length, handle.id);
   }
 
   #onFailure = (handle: WorkerHandle, reason: string): void => {
